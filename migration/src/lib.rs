@@ -1,0 +1,21 @@
+//! Schema migrations of caresoft-bridge, applied in order by `caresoft-bridge migrate` (and by `serve`),
+//! or on their own with the `migration` binary. Every migration has an `up` and a `down`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_create_mirror;
+mod m20261124_000002_create_reconcile;
+
+/// All migrations, oldest first.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261124_000001_create_mirror::Migration),
+            Box::new(m20261124_000002_create_reconcile::Migration),
+        ]
+    }
+}
