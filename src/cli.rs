@@ -1,0 +1,304 @@
+//! The commands of the `caresoft-bridge` binary (DESIGN.md "Command line"). Each prints one human line (or
+//! JSON with `--json`) on stdout and maps its outcome to an exit status scripts can rely on.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use sea_orm::DatabaseConnection;
+
+use crate::caresoft::CareSoftClient;
+use crate::config::{ConfigError, Settings};
+use crate::domain::{SyncOutcome, Trigger};
+use crate::export::{ExportFormat, ExportKind};
+use crate::hr::{self, ImportError, ImportOptions};
+use crate::reconcile::overrides;
+use crate::sync::{SyncRequest, Syncer};
+use crate::{db, export};
+
+/// Exit statuses: 0 success, 1 failure, 3 refused by a guard, 78 configuration error (sysexits' EX_CONFIG).
+/// clap itself exits 2 on a usage error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    Success = 0,
+    Failure = 1,
+    Refused = 3,
+    Config = 78,
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(status: ExitStatus) -> Self {
+        ExitCode::from(status as u8)
+    }
+}
+
+/// Mirrors CareSoft agents into your database, reconciles them with HR, and serves them over GraphQL.
+#[derive(Debug, Parser)]
+#[command(name = "caresoft-bridge", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending database migrations.
+    Migrate,
+    /// Sync the agent list from CareSoft now.
+    Sync {
+        /// Print what would change and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Apply even when more than BRIDGE_MAX_REMOVAL of the agents would be removed.
+        #[arg(long)]
+        allow_mass_removal: bool,
+        /// Print the report as JSON instead of the summary line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Upsert HR employees from a CSV file.
+    ImportEmployees {
+        /// The CSV file (header row with employee_code, full_name, email, phone, department, status).
+        file: PathBuf,
+        /// Mark employees absent from the file as removed (kept, not deleted).
+        #[arg(long)]
+        replace: bool,
+        /// Validate and report, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Import the valid rows and list the invalid ones instead of importing nothing.
+        #[arg(long)]
+        skip_invalid: bool,
+        /// Let --replace remove more than BRIDGE_MAX_REMOVAL of the employees.
+        #[arg(long)]
+        allow_mass_removal: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Force an agent's link to an employee (admin override).
+    Link {
+        agent_id: i64,
+        employee_code: String,
+    },
+    /// Drop an agent's manual override (link or ignore); its match is computed again.
+    Unlink { agent_id: i64 },
+    /// Mark a service, test or supervisor seat that must never be linked or reported.
+    Ignore { agent_id: i64 },
+    /// Export agents, employees or the unmatched lists to stdout.
+    Export {
+        #[arg(value_enum)]
+        kind: ExportKind,
+        #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
+        format: ExportFormat,
+    },
+}
+
+impl Cli {
+    /// Runs the command and returns its exit status.
+    pub async fn run(self, settings: Settings) -> ExitStatus {
+        match self.command {
+            Command::Migrate => match db::connect_and_migrate(&settings.database_url).await {
+                Ok(_) => {
+                    println!("migrations applied");
+                    ExitStatus::Success
+                }
+                Err(err) => fail(format!("migrate failed: {err}")),
+            },
+            Command::Sync {
+                dry_run,
+                allow_mass_removal,
+                json,
+            } => {
+                run_sync(
+                    &settings,
+                    SyncRequest {
+                        dry_run,
+                        allow_mass_removal,
+                        ..SyncRequest::new(Trigger::Cli)
+                    },
+                    json,
+                )
+                .await
+            }
+            Command::ImportEmployees {
+                file,
+                replace,
+                dry_run,
+                skip_invalid,
+                allow_mass_removal,
+                json,
+            } => {
+                let options = ImportOptions {
+                    replace,
+                    dry_run,
+                    skip_invalid,
+                    allow_mass_removal,
+                    max_removal: settings.max_removal,
+                };
+                run_import(&settings, file, options, json).await
+            }
+            Command::Link {
+                agent_id,
+                employee_code,
+            } => {
+                with_db(&settings, |db| async move {
+                    overrides::link(&db, agent_id, &employee_code).await
+                })
+                .await
+            }
+            Command::Unlink { agent_id } => {
+                with_db(&settings, |db| async move {
+                    overrides::unlink(&db, agent_id).await
+                })
+                .await
+            }
+            Command::Ignore { agent_id } => {
+                with_db(&settings, |db| async move {
+                    overrides::ignore(&db, agent_id).await
+                })
+                .await
+            }
+            Command::Export { kind, format } => {
+                let db = match db::connect_and_migrate(&settings.database_url).await {
+                    Ok(db) => db,
+                    Err(err) => return fail(format!("cannot open the database: {err}")),
+                };
+                let mut stdout = std::io::stdout().lock();
+                match export::export(&db, kind, format, &mut stdout).await {
+                    Ok(count) => {
+                        tracing::info!(rows = count, "export written");
+                        ExitStatus::Success
+                    }
+                    Err(err) => fail(format!("export failed: {err}")),
+                }
+            }
+        }
+    }
+}
+
+fn fail(message: String) -> ExitStatus {
+    eprintln!("{message}");
+    ExitStatus::Failure
+}
+
+fn config_error(err: ConfigError) -> ExitStatus {
+    eprintln!("configuration error: {err}");
+    ExitStatus::Config
+}
+
+/// Builds the syncer of `settings` on `db`; a missing CareSoft setting becomes the error every sync reports.
+pub fn syncer(settings: &Settings, db: DatabaseConnection) -> Result<Syncer, ConfigError> {
+    let config = settings.caresoft.client_config("sync")?;
+    let client = CareSoftClient::new(config).map_err(|err| ConfigError::Invalid {
+        name: "CARESOFT_BASE_URL",
+        value: settings.caresoft.base_url.clone(),
+        reason: err.to_string(),
+    })?;
+    Ok(Syncer::new(
+        db,
+        Ok(client),
+        settings.caresoft.domain_label(),
+        settings.max_removal,
+    ))
+}
+
+async fn run_sync(settings: &Settings, request: SyncRequest, json: bool) -> ExitStatus {
+    // Configuration first, so a missing token is reported before anything touches the database.
+    if let Err(err) = settings.caresoft.client_config("sync") {
+        return config_error(err);
+    }
+    let db = match db::connect_and_migrate(&settings.database_url).await {
+        Ok(db) => db,
+        Err(err) => return fail(format!("sync failed: cannot open the database: {err}")),
+    };
+    let syncer = match syncer(settings, db) {
+        Ok(syncer) => syncer,
+        Err(err) => return config_error(err),
+    };
+    let report = match syncer.run(request).await {
+        Ok(report) => report,
+        Err(err) => return fail(format!("sync failed: cannot record the run: {err}")),
+    };
+    if json {
+        println!("{}", report.to_json());
+    } else {
+        for line in &report.preview {
+            println!("  {line}");
+        }
+        println!("{}", report.summary_line());
+    }
+    match report.outcome {
+        SyncOutcome::Succeeded | SyncOutcome::DryRun => ExitStatus::Success,
+        SyncOutcome::Refused => ExitStatus::Refused,
+        SyncOutcome::Failed | SyncOutcome::Running => ExitStatus::Failure,
+    }
+}
+
+async fn run_import(
+    settings: &Settings,
+    file: PathBuf,
+    options: ImportOptions,
+    json: bool,
+) -> ExitStatus {
+    let reader = match std::fs::File::open(&file) {
+        Ok(f) => f,
+        Err(err) => {
+            return fail(format!(
+                "import failed: cannot open {}: {err}",
+                file.display()
+            ));
+        }
+    };
+    let parsed = match hr::parse_employees(std::io::BufReader::new(reader)) {
+        Ok(parsed) => parsed,
+        Err(err) => return fail(format!("import failed: {}: {err}", file.display())),
+    };
+    let db = match db::connect_and_migrate(&settings.database_url).await {
+        Ok(db) => db,
+        Err(err) => return fail(format!("import failed: cannot open the database: {err}")),
+    };
+    match hr::import_rows(&db, parsed.rows, parsed.errors, options).await {
+        Ok(report) => {
+            if json {
+                println!("{}", serde_json::to_string(&report).unwrap_or_default());
+            } else {
+                for error in &report.skipped {
+                    eprintln!("  skipped {}: {error}", file.display());
+                }
+                println!("{}", report.summary_line());
+            }
+            ExitStatus::Success
+        }
+        Err(ImportError::Invalid(errors)) => {
+            for error in &errors {
+                eprintln!("{}: {error}", file.display());
+            }
+            fail(format!("import failed: {}", ImportError::Invalid(errors)))
+        }
+        Err(err @ ImportError::MassRemoval { .. }) => {
+            println!("import {err}");
+            ExitStatus::Refused
+        }
+        Err(ImportError::Database(err)) => fail(format!("import failed: database error: {err}")),
+    }
+}
+
+async fn with_db<F, Fut>(settings: &Settings, action: F) -> ExitStatus
+where
+    F: FnOnce(DatabaseConnection) -> Fut,
+    Fut: Future<Output = Result<overrides::LinkState, overrides::OverrideError>>,
+{
+    let db = match db::connect_and_migrate(&settings.database_url).await {
+        Ok(db) => db,
+        Err(err) => return fail(format!("cannot open the database: {err}")),
+    };
+    match action(db).await {
+        Ok(state) => {
+            println!("{state}");
+            ExitStatus::Success
+        }
+        Err(err) => fail(err.to_string()),
+    }
+}

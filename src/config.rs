@@ -1,0 +1,484 @@
+//! Typed settings, read once from the environment (and `.env`), validated at start-up.
+//!
+//! Every variable is documented in `.env.example`. Errors name the variable and say what to set, so an
+//! operator can fix a deployment from the message alone. Secrets live in `secrecy` types and never reach
+//! `Debug` output or logs.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use chrono::NaiveTime;
+use chrono_tz::Tz;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::caresoft::ClientConfig;
+
+/// Where `DATABASE_URL` points when it is not set: an embedded SQLite file beside the process.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://caresoft-bridge.db?mode=rwc";
+/// CareSoft's public API host.
+pub const DEFAULT_CARESOFT_BASE_URL: &str = "https://api.caresoft.vn";
+
+/// A configuration problem, phrased as what to set.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A variable the command needs is absent.
+    #[error("{name} is not set: {needed_for} needs it")]
+    Missing {
+        name: &'static str,
+        needed_for: &'static str,
+    },
+    /// A variable is present but unusable.
+    #[error("{name}={value:?} is invalid: {reason}")]
+    Invalid {
+        name: &'static str,
+        value: String,
+        reason: String,
+    },
+    /// The combination of settings is unsafe.
+    #[error("{0}")]
+    Unsafe(String),
+}
+
+/// Output format of the logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable, coloured when on a terminal.
+    Pretty,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+/// The most a single sync (or `--replace` import) may remove before it is refused.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MaxRemoval(f64);
+
+impl MaxRemoval {
+    /// The share as a fraction in `0.0..=1.0`.
+    pub fn fraction(self) -> f64 {
+        self.0
+    }
+
+    /// True when removing `removing` of `current` rows exceeds the share, or would empty a non-empty set.
+    pub fn is_exceeded(self, removing: usize, current: usize) -> bool {
+        if current == 0 || removing == 0 {
+            return false;
+        }
+        removing >= current || (removing as f64) > self.0 * current as f64
+    }
+
+    /// Parses `20%` or `20` (both twenty percent).
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let number = raw.trim().trim_end_matches('%').trim();
+        let percent: f64 = number
+            .parse()
+            .map_err(|_| "expected a percentage such as 20%".to_string())?;
+        if !(0.0..=100.0).contains(&percent) {
+            return Err("must be between 0% and 100%".into());
+        }
+        Ok(Self(percent / 100.0))
+    }
+}
+
+impl Default for MaxRemoval {
+    fn default() -> Self {
+        Self(0.20)
+    }
+}
+
+impl std::fmt::Display for MaxRemoval {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}%", (self.0 * 100.0 * 100.0).round() / 100.0)
+    }
+}
+
+/// CareSoft connection settings. Domain and token are optional here because only `sync` and the scheduler
+/// need them; [`CareSoftSettings::client_config`] insists.
+#[derive(Debug, Clone)]
+pub struct CareSoftSettings {
+    pub base_url: String,
+    pub fallback_url: Option<String>,
+    pub domain: Option<String>,
+    pub token: Option<SecretString>,
+    pub timezone: Tz,
+    pub max_attempts: u32,
+    pub request_timeout: Duration,
+}
+
+impl CareSoftSettings {
+    /// The client configuration, or an error naming the missing variable.
+    pub fn client_config(&self, needed_for: &'static str) -> Result<ClientConfig, ConfigError> {
+        let domain = self.domain.clone().ok_or(ConfigError::Missing {
+            name: "CARESOFT_DOMAIN",
+            needed_for,
+        })?;
+        let token = self.token.clone().ok_or(ConfigError::Missing {
+            name: "CARESOFT_API_TOKEN",
+            needed_for,
+        })?;
+        let mut config = ClientConfig::new(self.base_url.clone(), domain, token);
+        config.fallback_url = self.fallback_url.clone();
+        config.timezone = self.timezone;
+        config.max_attempts = self.max_attempts;
+        config.request_timeout = self.request_timeout;
+        Ok(config)
+    }
+
+    /// The domain recorded on sync runs and agents.
+    pub fn domain_label(&self) -> String {
+        self.domain.clone().unwrap_or_default()
+    }
+}
+
+/// Every setting of caresoft-bridge.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database_url: String,
+    pub caresoft: CareSoftSettings,
+    pub listen: SocketAddr,
+    /// `None` when scheduled sync is off (`BRIDGE_SYNC_INTERVAL=0`).
+    pub sync_interval: Option<Duration>,
+    /// Optional daily time of day, in `CARESOFT_TIMEZONE`.
+    pub sync_at: Option<NaiveTime>,
+    pub max_removal: MaxRemoval,
+    pub admin_tokens: Vec<SecretString>,
+    pub read_tokens: Vec<SecretString>,
+    pub cors_origins: Vec<String>,
+    pub log_format: LogFormat,
+    pub introspection: bool,
+}
+
+impl Settings {
+    /// Reads the process environment (after loading `.env` if present).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        // A missing .env is normal; a malformed one is worth a warning but not a refusal to start.
+        if let Err(err) = dotenvy::dotenv()
+            && !err.not_found()
+        {
+            eprintln!("warning: .env could not be read: {err}");
+        }
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, so tests can pass a map instead of mutating the environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+
+        let timezone = match get("CARESOFT_TIMEZONE") {
+            None => chrono_tz::Asia::Ho_Chi_Minh,
+            Some(value) => value.parse::<Tz>().map_err(|_| ConfigError::Invalid {
+                name: "CARESOFT_TIMEZONE",
+                value,
+                reason: "expected an IANA zone such as Asia/Ho_Chi_Minh".into(),
+            })?,
+        };
+        let base_url = get("CARESOFT_BASE_URL").unwrap_or_else(|| DEFAULT_CARESOFT_BASE_URL.into());
+        check_url("CARESOFT_BASE_URL", &base_url)?;
+        let fallback_url = get("CARESOFT_FALLBACK_URL");
+        if let Some(url) = &fallback_url {
+            check_url("CARESOFT_FALLBACK_URL", url)?;
+        }
+        let domain = get("CARESOFT_DOMAIN");
+        if let Some(domain) = &domain
+            && (domain.contains('/') || domain.contains(char::is_whitespace))
+        {
+            return Err(ConfigError::Invalid {
+                name: "CARESOFT_DOMAIN",
+                value: domain.clone(),
+                reason:
+                    "expected the bare tenant name that appears in CareSoft URLs, without slashes"
+                        .into(),
+            });
+        }
+        let max_attempts = match get("CARESOFT_MAX_ATTEMPTS") {
+            None => 5,
+            Some(value) => value
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=20).contains(n))
+                .ok_or_else(|| ConfigError::Invalid {
+                    name: "CARESOFT_MAX_ATTEMPTS",
+                    value,
+                    reason: "expected 1 to 20".into(),
+                })?,
+        };
+        let request_timeout = match get("CARESOFT_TIMEOUT") {
+            None => Duration::from_secs(30),
+            Some(value) => parse_duration("CARESOFT_TIMEOUT", &value)?
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| ConfigError::Invalid {
+                    name: "CARESOFT_TIMEOUT",
+                    value,
+                    reason: "must be longer than zero".into(),
+                })?,
+        };
+
+        let listen_raw = get("BRIDGE_LISTEN").unwrap_or_else(|| "127.0.0.1:8080".into());
+        let listen = parse_listen(&listen_raw)?;
+        let sync_interval = match get("BRIDGE_SYNC_INTERVAL") {
+            None => Some(Duration::from_secs(24 * 3600)),
+            Some(value) => parse_duration("BRIDGE_SYNC_INTERVAL", &value)?,
+        };
+        let sync_at = match get("BRIDGE_SYNC_AT") {
+            None => None,
+            Some(value) => Some(NaiveTime::parse_from_str(&value, "%H:%M").map_err(|_| {
+                ConfigError::Invalid {
+                    name: "BRIDGE_SYNC_AT",
+                    value,
+                    reason: "expected a time of day such as 02:00".into(),
+                }
+            })?),
+        };
+        let max_removal = match get("BRIDGE_MAX_REMOVAL") {
+            None => MaxRemoval::default(),
+            Some(value) => MaxRemoval::parse(&value).map_err(|reason| ConfigError::Invalid {
+                name: "BRIDGE_MAX_REMOVAL",
+                value,
+                reason,
+            })?,
+        };
+        let log_format = match get("BRIDGE_LOG_FORMAT").as_deref() {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "BRIDGE_LOG_FORMAT",
+                    value: other.into(),
+                    reason: "expected pretty or json".into(),
+                });
+            }
+        };
+        let introspection = match get("BRIDGE_INTROSPECTION").as_deref() {
+            None => true,
+            Some(value) => parse_bool("BRIDGE_INTROSPECTION", value)?,
+        };
+
+        Ok(Self {
+            database_url: get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
+            caresoft: CareSoftSettings {
+                base_url,
+                fallback_url,
+                domain,
+                token: get("CARESOFT_API_TOKEN").map(SecretString::from),
+                timezone,
+                max_attempts,
+                request_timeout,
+            },
+            listen,
+            sync_interval,
+            sync_at,
+            max_removal,
+            admin_tokens: split_tokens(get("BRIDGE_ADMIN_TOKENS")),
+            read_tokens: split_tokens(get("BRIDGE_READ_TOKENS")),
+            cors_origins: get("BRIDGE_CORS_ORIGINS")
+                .map(|v| {
+                    v.split(',')
+                        .map(|o| o.trim().to_string())
+                        .filter(|o| !o.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            log_format,
+            introspection,
+        })
+    }
+
+    /// True when no bearer token is configured: the API is open and may only listen on loopback.
+    pub fn is_open(&self) -> bool {
+        self.admin_tokens.is_empty() && self.read_tokens.is_empty()
+    }
+
+    /// Refuses an open server on a non-loopback address.
+    pub fn check_listen(&self, listen: SocketAddr) -> Result<(), ConfigError> {
+        if self.is_open() && !listen.ip().is_loopback() {
+            return Err(ConfigError::Unsafe(format!(
+                "refusing to serve {listen} without authentication: set BRIDGE_ADMIN_TOKENS and/or \
+                 BRIDGE_READ_TOKENS, or listen on a loopback address such as 127.0.0.1:8080"
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn check_url(name: &'static str, value: &str) -> Result<(), ConfigError> {
+    match url::Url::parse(value) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => Ok(()),
+        _ => Err(ConfigError::Invalid {
+            name,
+            value: value.to_string(),
+            reason: "expected an http(s) URL such as https://api.caresoft.vn".into(),
+        }),
+    }
+}
+
+/// `0` means off; otherwise a humantime duration such as `24h`, `1m`, `90s`.
+fn parse_duration(name: &'static str, value: &str) -> Result<Option<Duration>, ConfigError> {
+    if value == "0" {
+        return Ok(None);
+    }
+    humantime::parse_duration(value)
+        .map(Some)
+        .map_err(|err| ConfigError::Invalid {
+            name,
+            value: value.to_string(),
+            reason: format!("{err}; expected a duration such as 24h, 15m or 0 for off"),
+        })
+}
+
+fn parse_listen(value: &str) -> Result<SocketAddr, ConfigError> {
+    value.parse().map_err(|_| ConfigError::Invalid {
+        name: "BRIDGE_LISTEN",
+        value: value.to_string(),
+        reason: "expected an address and port such as 127.0.0.1:8080".into(),
+    })
+}
+
+fn parse_bool(name: &'static str, value: &str) -> Result<bool, ConfigError> {
+    match value.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(ConfigError::Invalid {
+            name,
+            value: value.to_string(),
+            reason: "expected true or false".into(),
+        }),
+    }
+}
+
+fn split_tokens(raw: Option<String>) -> Vec<SecretString> {
+    raw.map(|v| {
+        v.split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(|t| SecretString::from(t.to_string()))
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// Compares a presented token against configured ones in constant time (per token).
+pub fn token_matches(candidates: &[SecretString], presented: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    // Fold over every candidate so the time does not reveal which one matched.
+    candidates.iter().fold(false, |found, token| {
+        found | bool::from(token.expose_secret().as_bytes().ct_eq(presented.as_bytes()))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_follow_the_design() {
+        let s = settings(&[]).expect("defaults are valid");
+        assert_eq!(s.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(s.caresoft.base_url, "https://api.caresoft.vn");
+        assert_eq!(s.caresoft.timezone, chrono_tz::Asia::Ho_Chi_Minh);
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.sync_interval, Some(Duration::from_secs(86_400)));
+        assert_eq!(s.max_removal, MaxRemoval(0.2));
+        assert!(s.is_open());
+    }
+
+    #[test]
+    fn sync_without_a_domain_says_what_to_set() {
+        let s = settings(&[("CARESOFT_API_TOKEN", "t")]).expect("valid");
+        let err = s
+            .caresoft
+            .client_config("sync")
+            .expect_err("domain is missing");
+        assert_eq!(err.to_string(), "CARESOFT_DOMAIN is not set: sync needs it");
+        let s = settings(&[("CARESOFT_DOMAIN", "acme")]).expect("valid");
+        let err = s
+            .caresoft
+            .client_config("sync")
+            .expect_err("token is missing");
+        assert_eq!(
+            err.to_string(),
+            "CARESOFT_API_TOKEN is not set: sync needs it"
+        );
+    }
+
+    #[test]
+    fn the_token_never_appears_in_debug_output() {
+        let s = settings(&[
+            ("CARESOFT_API_TOKEN", "s3cr3t-token"),
+            ("BRIDGE_ADMIN_TOKENS", "adm1n,other"),
+        ])
+        .expect("valid");
+        let debug = format!("{s:?}");
+        assert!(!debug.contains("s3cr3t-token"), "{debug}");
+        assert!(!debug.contains("adm1n"), "{debug}");
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        for (name, value) in [
+            ("BRIDGE_MAX_REMOVAL", "lots"),
+            ("BRIDGE_MAX_REMOVAL", "120%"),
+            ("BRIDGE_SYNC_INTERVAL", "daily"),
+            ("BRIDGE_LISTEN", "localhost"),
+            ("CARESOFT_TIMEZONE", "Saigon"),
+            ("CARESOFT_BASE_URL", "api.caresoft.vn"),
+            ("BRIDGE_SYNC_AT", "2am"),
+            ("BRIDGE_LOG_FORMAT", "xml"),
+            ("CARESOFT_DOMAIN", "acme/api"),
+        ] {
+            let err = settings(&[(name, value)]).expect_err(value);
+            assert!(err.to_string().starts_with(name), "{err}");
+        }
+    }
+
+    #[test]
+    fn intervals_and_shares_parse() {
+        let s = settings(&[("BRIDGE_SYNC_INTERVAL", "0"), ("BRIDGE_MAX_REMOVAL", "5%")])
+            .expect("valid");
+        assert_eq!(s.sync_interval, None);
+        assert!(s.max_removal.is_exceeded(6, 100));
+        assert!(!s.max_removal.is_exceeded(5, 100));
+        let s = settings(&[
+            ("BRIDGE_SYNC_INTERVAL", "1m"),
+            ("BRIDGE_MAX_REMOVAL", "100"),
+        ])
+        .expect("valid");
+        assert_eq!(s.sync_interval, Some(Duration::from_secs(60)));
+        // Even at 100%, emptying a non-empty mirror counts as exceeding: it needs the explicit override.
+        assert!(s.max_removal.is_exceeded(3, 3));
+    }
+
+    #[test]
+    fn an_open_server_refuses_a_public_address() {
+        let s = settings(&[]).expect("valid");
+        assert!(
+            s.check_listen("0.0.0.0:8080".parse().expect("addr"))
+                .is_err()
+        );
+        assert!(s.check_listen("127.0.0.1:0".parse().expect("addr")).is_ok());
+        let s = settings(&[("BRIDGE_READ_TOKENS", "r")]).expect("valid");
+        assert!(
+            s.check_listen("0.0.0.0:8080".parse().expect("addr"))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn tokens_match_exactly() {
+        let tokens = split_tokens(Some("alpha, beta".into()));
+        assert!(token_matches(&tokens, "beta"));
+        assert!(!token_matches(&tokens, "bet"));
+        assert!(!token_matches(&tokens, ""));
+    }
+}

@@ -1,0 +1,61 @@
+//! Database connections: one place that knows the differences between SQLite and PostgreSQL
+//! (pool sizing, SQLite pragmas, bind-parameter limits, the sync lock).
+
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr,
+};
+
+/// Opens a pool for `url` with settings that suit each engine.
+#[tracing::instrument(skip_all, fields(engine))]
+pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let mut options = ConnectOptions::new(url.to_string());
+    options
+        .sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(30));
+    if url.starts_with("sqlite:") {
+        tracing::Span::current().record("engine", "sqlite");
+        // WAL lets readers (the API) go on while a sync writes; the busy timeout makes a second writer wait
+        // instead of failing at once. sea-orm's SQLite default is a pool of one connection, which deadlocks
+        // as soon as anything reads while a transaction is open.
+        options
+            .max_connections(8)
+            .min_connections(1)
+            .map_sqlx_sqlite_opts(|opts| {
+                opts.journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(30))
+                    .foreign_keys(true)
+            });
+    } else {
+        tracing::Span::current().record("engine", "postgres");
+        options.max_connections(16).min_connections(1);
+    }
+    Database::connect(options).await
+}
+
+/// Opens the pool and applies pending migrations.
+pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let db = connect(url).await?;
+    Migrator::up(&db, None).await?;
+    Ok(db)
+}
+
+/// How many rows of `columns` columns fit in one statement on this engine (SQLite binds at most 32,766
+/// parameters, PostgreSQL 65,535); sea-orm does not split big inserts itself.
+pub fn rows_per_statement(backend: DatabaseBackend, columns: usize) -> usize {
+    let limit = match backend {
+        DatabaseBackend::Postgres => 65_535,
+        _ => 32_766,
+    };
+    (limit / columns.max(1)).max(1)
+}
+
+/// Checks the database answers, for readiness probes.
+pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
+    db.execute_unprepared("SELECT 1").await.map(|_| ())
+}

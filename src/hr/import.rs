@@ -1,0 +1,226 @@
+//! Applies validated employee rows: insert new codes, update changed ones, and with `replace` mark the
+//! codes absent from the input as removed (kept, never deleted), behind a mass-removal guard like sync's.
+//! All in one transaction, followed by a link recompute in that same transaction.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use entity::employee;
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr,
+    EntityTrait, Iterable, QueryFilter, TransactionTrait,
+};
+
+use super::csv_parse::{EmployeeRow, RowError};
+use crate::config::MaxRemoval;
+use crate::db::rows_per_statement;
+use crate::domain::LinkCause;
+use crate::reconcile::keys::{email_key, phone_key};
+use crate::reconcile::recompute;
+
+/// How to import.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ImportOptions {
+    /// Mark employees absent from the input as removed.
+    pub replace: bool,
+    /// Plan and report, change nothing.
+    pub dry_run: bool,
+    /// Import the good rows even when some are bad (the bad ones are listed).
+    pub skip_invalid: bool,
+    /// Let `replace` remove more than `max_removal`.
+    pub allow_mass_removal: bool,
+    pub max_removal: MaxRemoval,
+}
+
+/// What an import did (or, for a dry run, would do).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ImportReport {
+    pub added: usize,
+    pub updated: usize,
+    pub removed: usize,
+    /// Employees removed earlier and present again (counted in `updated` too).
+    pub restored: usize,
+    pub unchanged: usize,
+    pub dry_run: bool,
+    /// Rows left out with `skip_invalid`.
+    #[serde(serialize_with = "serialize_errors")]
+    pub skipped: Vec<RowError>,
+}
+
+fn serialize_errors<S: serde::Serializer>(errors: &[RowError], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(errors.iter().map(ToString::to_string))
+}
+
+impl ImportReport {
+    /// The one-line summary, e.g. `import ok: 3 added, 1 updated, 0 removed, 96 unchanged`.
+    pub fn summary_line(&self) -> String {
+        let mut line = format!(
+            "import {}: {} added, {} updated, {} removed, {} unchanged",
+            if self.dry_run { "dry-run" } else { "ok" },
+            self.added,
+            self.updated,
+            self.removed,
+            self.unchanged
+        );
+        if !self.skipped.is_empty() {
+            line.push_str(&format!(", {} invalid rows skipped", self.skipped.len()));
+        }
+        if self.dry_run {
+            line.push_str(" (dry run: nothing changed)");
+        }
+        line
+    }
+}
+
+/// Why nothing was imported.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{} invalid rows; nothing was imported (use --skip-invalid to import the good rows)", .0.len())]
+    Invalid(Vec<RowError>),
+    #[error(
+        "refused: --replace would remove {removing} of {current} employees (limit {limit}); nothing was changed. \
+         If the file is complete, rerun with --allow-mass-removal"
+    )]
+    MassRemoval {
+        removing: usize,
+        current: usize,
+        limit: MaxRemoval,
+    },
+    #[error("database error")]
+    Database(#[from] DbErr),
+}
+
+fn same(row: &EmployeeRow, stored: &employee::Model) -> bool {
+    stored.removed_at.is_none()
+        && stored.full_name == row.full_name
+        && stored.email == row.email
+        && stored.phone == row.phone
+        && stored.department == row.department
+        && stored.status == row.status.as_str()
+}
+
+fn active_model(
+    row: &EmployeeRow,
+    id: Option<i64>,
+    created_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> employee::ActiveModel {
+    employee::ActiveModel {
+        id: id.map_or(NotSet, Set),
+        employee_code: Set(row.employee_code.clone()),
+        full_name: Set(row.full_name.clone()),
+        email: Set(row.email.clone()),
+        phone: Set(row.phone.clone()),
+        department: Set(row.department.clone()),
+        status: Set(row.status.as_str().to_string()),
+        email_key: Set(row.email.as_deref().and_then(email_key)),
+        phone_key: Set(row.phone.as_deref().and_then(phone_key)),
+        removed_at: Set(None),
+        created_at: Set(created_at),
+        updated_at: Set(now),
+    }
+}
+
+/// Imports rows that passed validation; `invalid` are the rows that did not.
+#[tracing::instrument(skip_all, fields(rows = rows.len(), invalid = invalid.len(), replace = options.replace))]
+pub async fn import_rows(
+    db: &DatabaseConnection,
+    rows: Vec<EmployeeRow>,
+    invalid: Vec<RowError>,
+    options: ImportOptions,
+) -> Result<ImportReport, ImportError> {
+    if !invalid.is_empty() && !options.skip_invalid {
+        return Err(ImportError::Invalid(invalid));
+    }
+    let txn = db.begin().await?;
+    let backend = txn.get_database_backend();
+    let now = Utc::now();
+    let stored: HashMap<String, employee::Model> = employee::Entity::find()
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|e| (e.employee_code.clone(), e))
+        .collect();
+
+    let mut report = ImportReport {
+        dry_run: options.dry_run,
+        skipped: invalid,
+        ..ImportReport::default()
+    };
+    let mut inserts = Vec::new();
+    let mut updates = Vec::new();
+    let mut present = HashSet::with_capacity(rows.len());
+    for row in &rows {
+        present.insert(row.employee_code.as_str());
+        match stored.get(&row.employee_code) {
+            None => {
+                report.added += 1;
+                inserts.push(active_model(row, None, now, now));
+            }
+            Some(old) if same(row, old) => report.unchanged += 1,
+            Some(old) => {
+                report.updated += 1;
+                if old.removed_at.is_some() {
+                    report.restored += 1;
+                }
+                updates.push(active_model(row, Some(old.id), old.created_at, now));
+            }
+        }
+    }
+    let removals: Vec<i64> = if options.replace {
+        stored
+            .values()
+            .filter(|e| e.removed_at.is_none() && !present.contains(e.employee_code.as_str()))
+            .map(|e| e.id)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    report.removed = removals.len();
+    let current = stored.values().filter(|e| e.removed_at.is_none()).count();
+    if !options.allow_mass_removal && options.max_removal.is_exceeded(removals.len(), current) {
+        return Err(ImportError::MassRemoval {
+            removing: removals.len(),
+            current,
+            limit: options.max_removal,
+        });
+    }
+    if options.dry_run {
+        txn.rollback().await?;
+        return Ok(report);
+    }
+
+    let columns = employee::Column::iter().count();
+    for chunk in inserts.chunks(rows_per_statement(backend, columns)) {
+        employee::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    let update_columns: Vec<employee::Column> = employee::Column::iter()
+        .filter(|c| !matches!(c, employee::Column::Id | employee::Column::CreatedAt))
+        .collect();
+    for chunk in updates.chunks(rows_per_statement(backend, columns)) {
+        employee::Entity::insert_many(chunk.to_vec())
+            .on_conflict(
+                OnConflict::column(employee::Column::Id)
+                    .update_columns(update_columns.clone())
+                    .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    for chunk in removals.chunks(rows_per_statement(backend, 1).saturating_sub(4).max(1)) {
+        employee::Entity::update_many()
+            .col_expr(employee::Column::RemovedAt, Expr::value(now))
+            .col_expr(employee::Column::UpdatedAt, Expr::value(now))
+            .filter(employee::Column::Id.is_in(chunk.iter().copied()))
+            .exec(&txn)
+            .await?;
+    }
+    if report.added + report.updated + report.removed > 0 {
+        recompute(&txn, LinkCause::Import, now).await?;
+    }
+    txn.commit().await?;
+    Ok(report)
+}

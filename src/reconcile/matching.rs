@@ -1,0 +1,464 @@
+//! The matching rules and the set-based recompute of `agent_links`, `link_candidates` and `link_history`.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+use entity::{agent, agent_link, employee, link_candidate, link_history, link_override};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    Iterable, QueryFilter, QuerySelect,
+};
+
+use crate::db::rows_per_statement;
+use crate::domain::{LinkCause, MatchMethod, MatchStatus};
+
+/// An agent's match as stored in `agent_links`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub status: MatchStatus,
+    pub method: Option<MatchMethod>,
+    pub employee_id: Option<i64>,
+}
+
+/// The outcome of matching one agent: its link and, for AMBIGUOUS and CONFLICT, the candidates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub link: Link,
+    /// (employee id, which key pointed at it), sorted.
+    pub candidates: BTreeSet<(i64, MatchMethod)>,
+}
+
+/// What a manual override says about an agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Override {
+    /// Linked by an admin to a live employee.
+    Link(i64),
+    /// A service, test or supervisor seat: never linked, never reported.
+    Ignore,
+}
+
+/// Employees by key, the indexes the rules look up.
+#[derive(Debug, Default)]
+pub struct KeyIndex {
+    by_email: HashMap<String, Vec<i64>>,
+    by_phone: HashMap<String, Vec<i64>>,
+}
+
+impl KeyIndex {
+    /// Indexes `(employee id, email key, phone key)` triples.
+    pub fn build(
+        employees: impl IntoIterator<Item = (i64, Option<String>, Option<String>)>,
+    ) -> Self {
+        let mut index = Self::default();
+        for (id, email, phone) in employees {
+            if let Some(key) = email {
+                index.by_email.entry(key).or_default().push(id);
+            }
+            if let Some(key) = phone {
+                index.by_phone.entry(key).or_default().push(id);
+            }
+        }
+        index
+    }
+
+    fn email(&self, key: Option<&str>) -> &[i64] {
+        key.and_then(|k| self.by_email.get(k))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    fn phone(&self, key: Option<&str>) -> &[i64] {
+        key.and_then(|k| self.by_phone.get(k))
+            .map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Applies the precedence of DESIGN.md to one agent: manual link, else email key (one → EMAIL, several →
+/// AMBIGUOUS), else phone key (one → PHONE, several → AMBIGUOUS); email hitting exactly A while phone hits
+/// exactly a different B is a CONFLICT; nothing is UNMATCHED.
+pub fn decide(
+    index: &KeyIndex,
+    email_key: Option<&str>,
+    phone_key: Option<&str>,
+    manual: Option<Override>,
+) -> Decision {
+    let matched = |method, employee_id| Decision {
+        link: Link {
+            status: MatchStatus::Matched,
+            method: Some(method),
+            employee_id: Some(employee_id),
+        },
+        candidates: BTreeSet::new(),
+    };
+    let flagged = |status, candidates| Decision {
+        link: Link {
+            status,
+            method: None,
+            employee_id: None,
+        },
+        candidates,
+    };
+    match manual {
+        Some(Override::Ignore) => return flagged(MatchStatus::Ignored, BTreeSet::new()),
+        Some(Override::Link(employee_id)) => return matched(MatchMethod::Manual, employee_id),
+        None => {}
+    }
+    let by_email = index.email(email_key);
+    let by_phone = index.phone(phone_key);
+    match (by_email, by_phone) {
+        ([a], [b]) if a != b => flagged(
+            MatchStatus::Conflict,
+            BTreeSet::from([(*a, MatchMethod::Email), (*b, MatchMethod::Phone)]),
+        ),
+        ([a], _) => matched(MatchMethod::Email, *a),
+        ([], [b]) => matched(MatchMethod::Phone, *b),
+        ([], []) => flagged(MatchStatus::Unmatched, BTreeSet::new()),
+        ([], many) => flagged(
+            MatchStatus::Ambiguous,
+            many.iter().map(|id| (*id, MatchMethod::Phone)).collect(),
+        ),
+        (many, _) => flagged(
+            MatchStatus::Ambiguous,
+            many.iter().map(|id| (*id, MatchMethod::Email)).collect(),
+        ),
+    }
+}
+
+/// What a recompute changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RecomputeCounts {
+    pub agents: usize,
+    pub links_changed: usize,
+    /// Manual links whose employee is missing or removed; the agent falls back to the computed match.
+    pub dangling_overrides: usize,
+}
+
+fn parse_link(row: &agent_link::Model) -> Link {
+    Link {
+        status: MatchStatus::parse(&row.status).unwrap_or(MatchStatus::Unmatched),
+        method: row.method.as_deref().and_then(MatchMethod::parse),
+        employee_id: row.employee_id,
+    }
+}
+
+/// Recomputes the links of every current agent and writes what changed, recording `cause` in the history.
+#[tracing::instrument(skip(db))]
+pub async fn recompute<C: ConnectionTrait>(
+    db: &C,
+    cause: LinkCause,
+    now: DateTime<Utc>,
+) -> Result<RecomputeCounts, DbErr> {
+    let backend = db.get_database_backend();
+    let agents: Vec<(i64, Option<String>, Option<String>)> = agent::Entity::find()
+        .select_only()
+        .columns([
+            agent::Column::Id,
+            agent::Column::EmailKey,
+            agent::Column::PhoneKey,
+        ])
+        .filter(agent::Column::RemovedAt.is_null())
+        .into_tuple()
+        .all(db)
+        .await?;
+    let employees: Vec<(i64, String, Option<String>, Option<String>)> = employee::Entity::find()
+        .select_only()
+        .columns([
+            employee::Column::Id,
+            employee::Column::EmployeeCode,
+            employee::Column::EmailKey,
+            employee::Column::PhoneKey,
+        ])
+        .filter(employee::Column::RemovedAt.is_null())
+        .into_tuple()
+        .all(db)
+        .await?;
+    let code_to_id: HashMap<&str, i64> = employees
+        .iter()
+        .map(|(id, code, _, _)| (code.as_str(), *id))
+        .collect();
+
+    let mut counts = RecomputeCounts {
+        agents: agents.len(),
+        ..RecomputeCounts::default()
+    };
+    let mut manual: HashMap<i64, Override> = HashMap::new();
+    for row in link_override::Entity::find().all(db).await? {
+        match (row.kind.as_str(), row.employee_code.as_deref()) {
+            ("ignore", _) => {
+                manual.insert(row.agent_id, Override::Ignore);
+            }
+            ("link", Some(code)) => match code_to_id.get(code) {
+                Some(id) => {
+                    manual.insert(row.agent_id, Override::Link(*id));
+                }
+                None => {
+                    counts.dangling_overrides += 1;
+                    tracing::warn!(
+                        agent_id = row.agent_id,
+                        employee_code = code,
+                        "manual link points at an employee who is no longer in HR; using the computed match"
+                    );
+                }
+            },
+            _ => {}
+        }
+    }
+
+    let index = KeyIndex::build(
+        employees
+            .into_iter()
+            .map(|(id, _, email, phone)| (id, email, phone)),
+    );
+    let existing: HashMap<i64, Link> = agent_link::Entity::find()
+        .all(db)
+        .await?
+        .iter()
+        .map(|row| (row.agent_id, parse_link(row)))
+        .collect();
+    let mut existing_candidates: HashMap<i64, BTreeSet<(i64, MatchMethod)>> = HashMap::new();
+    for row in link_candidate::Entity::find().all(db).await? {
+        let via = MatchMethod::parse(&row.via).unwrap_or(MatchMethod::Email);
+        existing_candidates
+            .entry(row.agent_id)
+            .or_default()
+            .insert((row.employee_id, via));
+    }
+
+    let mut changed_links = Vec::new();
+    let mut history = Vec::new();
+    let mut candidate_agents = Vec::new();
+    let mut new_candidates = Vec::new();
+    for (agent_id, email_key, phone_key) in &agents {
+        let decision = decide(
+            &index,
+            email_key.as_deref(),
+            phone_key.as_deref(),
+            manual.get(agent_id).copied(),
+        );
+        let old = existing.get(agent_id);
+        if old != Some(&decision.link) {
+            history.push(link_history::ActiveModel {
+                id: NotSet,
+                agent_id: Set(*agent_id),
+                old_status: Set(old.map(|l| l.status.as_str().to_string())),
+                old_method: Set(old.and_then(|l| l.method).map(|m| m.as_str().to_string())),
+                old_employee_id: Set(old.and_then(|l| l.employee_id)),
+                new_status: Set(decision.link.status.as_str().to_string()),
+                new_method: Set(decision.link.method.map(|m| m.as_str().to_string())),
+                new_employee_id: Set(decision.link.employee_id),
+                cause: Set(cause.as_str().to_string()),
+                changed_at: Set(now),
+            });
+            changed_links.push(agent_link::ActiveModel {
+                agent_id: Set(*agent_id),
+                status: Set(decision.link.status.as_str().to_string()),
+                method: Set(decision.link.method.map(|m| m.as_str().to_string())),
+                employee_id: Set(decision.link.employee_id),
+                updated_at: Set(now),
+            });
+        }
+        let empty = BTreeSet::new();
+        if existing_candidates.get(agent_id).unwrap_or(&empty) != &decision.candidates {
+            candidate_agents.push(*agent_id);
+            new_candidates.extend(decision.candidates.iter().map(|(employee_id, via)| {
+                link_candidate::ActiveModel {
+                    agent_id: Set(*agent_id),
+                    employee_id: Set(*employee_id),
+                    via: Set(via.as_str().to_string()),
+                }
+            }));
+        }
+    }
+    counts.links_changed = changed_links.len();
+
+    let link_columns = agent_link::Column::iter().count();
+    for chunk in changed_links.chunks(rows_per_statement(backend, link_columns)) {
+        agent_link::Entity::insert_many(chunk.to_vec())
+            .on_conflict(
+                OnConflict::column(agent_link::Column::AgentId)
+                    .update_columns([
+                        agent_link::Column::Status,
+                        agent_link::Column::Method,
+                        agent_link::Column::EmployeeId,
+                        agent_link::Column::UpdatedAt,
+                    ])
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+    }
+    for chunk in history.chunks(rows_per_statement(
+        backend,
+        link_history::Column::iter().count(),
+    )) {
+        link_history::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(db)
+            .await?;
+    }
+    for chunk in candidate_agents.chunks(rows_per_statement(backend, 1).saturating_sub(1).max(1)) {
+        link_candidate::Entity::delete_many()
+            .filter(link_candidate::Column::AgentId.is_in(chunk.iter().copied()))
+            .exec(db)
+            .await?;
+    }
+    for chunk in new_candidates.chunks(rows_per_statement(backend, 3)) {
+        link_candidate::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(db)
+            .await?;
+    }
+    tracing::debug!(
+        agents = counts.agents,
+        links_changed = counts.links_changed,
+        "links recomputed"
+    );
+    Ok(counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index() -> KeyIndex {
+        KeyIndex::build([
+            (
+                1,
+                Some("an@x.vn".to_string()),
+                Some("0901111111".to_string()),
+            ),
+            (
+                2,
+                Some("binh@x.vn".to_string()),
+                Some("0902222222".to_string()),
+            ),
+            (
+                3,
+                Some("shared@x.vn".to_string()),
+                Some("0903333333".to_string()),
+            ),
+            (
+                4,
+                Some("shared@x.vn".to_string()),
+                Some("0903333333".to_string()),
+            ),
+        ])
+    }
+
+    #[test]
+    fn the_rules_apply_in_order() {
+        let ix = index();
+        let cases: &[(
+            Option<&str>,
+            Option<&str>,
+            Option<Override>,
+            MatchStatus,
+            Option<MatchMethod>,
+            Option<i64>,
+        )] = &[
+            (
+                Some("an@x.vn"),
+                None,
+                None,
+                MatchStatus::Matched,
+                Some(MatchMethod::Email),
+                Some(1),
+            ),
+            (
+                Some("an@x.vn"),
+                Some("0901111111"),
+                None,
+                MatchStatus::Matched,
+                Some(MatchMethod::Email),
+                Some(1),
+            ),
+            (
+                None,
+                Some("0902222222"),
+                None,
+                MatchStatus::Matched,
+                Some(MatchMethod::Phone),
+                Some(2),
+            ),
+            (
+                Some("nobody@x.vn"),
+                Some("0902222222"),
+                None,
+                MatchStatus::Matched,
+                Some(MatchMethod::Phone),
+                Some(2),
+            ),
+            (
+                Some("an@x.vn"),
+                Some("0902222222"),
+                None,
+                MatchStatus::Conflict,
+                None,
+                None,
+            ),
+            (
+                Some("shared@x.vn"),
+                None,
+                None,
+                MatchStatus::Ambiguous,
+                None,
+                None,
+            ),
+            (
+                None,
+                Some("0903333333"),
+                None,
+                MatchStatus::Ambiguous,
+                None,
+                None,
+            ),
+            // Email hits exactly one, phone hits several: email decides.
+            (
+                Some("an@x.vn"),
+                Some("0903333333"),
+                None,
+                MatchStatus::Matched,
+                Some(MatchMethod::Email),
+                Some(1),
+            ),
+            (None, None, None, MatchStatus::Unmatched, None, None),
+            (
+                Some("an@x.vn"),
+                None,
+                Some(Override::Link(2)),
+                MatchStatus::Matched,
+                Some(MatchMethod::Manual),
+                Some(2),
+            ),
+            (
+                Some("an@x.vn"),
+                None,
+                Some(Override::Ignore),
+                MatchStatus::Ignored,
+                None,
+                None,
+            ),
+        ];
+        for (email, phone, manual, status, method, employee) in cases {
+            let d = decide(&ix, *email, *phone, *manual);
+            assert_eq!(
+                (d.link.status, d.link.method, d.link.employee_id),
+                (*status, *method, *employee),
+                "{email:?} {phone:?} {manual:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn candidates_name_the_key_that_found_them() {
+        let ix = index();
+        let conflict = decide(&ix, Some("an@x.vn"), Some("0902222222"), None);
+        assert_eq!(
+            conflict.candidates,
+            BTreeSet::from([(1, MatchMethod::Email), (2, MatchMethod::Phone)])
+        );
+        let ambiguous = decide(&ix, None, Some("0903333333"), None);
+        assert_eq!(
+            ambiguous.candidates,
+            BTreeSet::from([(3, MatchMethod::Phone), (4, MatchMethod::Phone)])
+        );
+    }
+}

@@ -1,0 +1,373 @@
+//! The sync: fetch CareSoft's whole agent list → validate → diff against the mirror → apply in ONE
+//! transaction, with a mass-removal guard, dry runs, and a record of every run whatever its outcome.
+//!
+//! A failure at any step (fetch, decode, guard, database) rolls the transaction back, so the mirror stays
+//! exactly as it was; only the `sync_runs` row, written outside the transaction, records what happened.
+
+pub mod apply;
+pub mod diff;
+pub mod lock;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use entity::{agent, sync_run};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, DatabaseConnection,
+    DbErr, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+};
+use tokio::sync::Mutex;
+
+use crate::caresoft::{CareSoftClient, CareSoftError};
+use crate::config::MaxRemoval;
+use crate::domain::{LinkCause, SyncOutcome, Trigger};
+use crate::reconcile;
+pub use diff::{StatusChange, SyncCounts};
+
+/// What the caller asks of one sync.
+#[derive(Debug, Clone, Copy)]
+pub struct SyncRequest {
+    pub trigger: Trigger,
+    pub dry_run: bool,
+    pub allow_mass_removal: bool,
+    /// Wait for a sync running elsewhere (CLI, API) or give up at once (the scheduler of a replica).
+    pub wait_for_lock: bool,
+}
+
+impl SyncRequest {
+    /// A plain sync started by `trigger` that waits its turn.
+    pub fn new(trigger: Trigger) -> Self {
+        Self {
+            trigger,
+            dry_run: false,
+            allow_mass_removal: false,
+            wait_for_lock: true,
+        }
+    }
+}
+
+/// Why a sync did not apply.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncFailure {
+    #[error("{0}")]
+    NotConfigured(String),
+    #[error("CareSoft fetch failed: {0}")]
+    Fetch(#[from] CareSoftError),
+    #[error(
+        "refused: would remove {removing} of {current} mirrored agents (limit {limit}); nothing was changed. \
+         If CareSoft's list is right, rerun with --allow-mass-removal"
+    )]
+    MassRemoval {
+        removing: usize,
+        current: usize,
+        limit: MaxRemoval,
+    },
+    #[error("another sync is running; skipped")]
+    Busy,
+    // The database text is logged, not stored: sync runs are readable through the API.
+    #[error("database error (details in the server log)")]
+    Database(#[from] DbErr),
+}
+
+/// The result of one sync, as recorded in `sync_runs`.
+#[derive(Debug, Clone)]
+pub struct SyncReport {
+    pub run_id: i64,
+    pub trigger: Trigger,
+    pub outcome: SyncOutcome,
+    pub counts: SyncCounts,
+    pub started_at: DateTime<Utc>,
+    pub duration: Duration,
+    pub error: Option<String>,
+    /// One human line per planned change (dry runs only).
+    pub preview: Vec<String>,
+    /// Status changes applied (empty unless succeeded), for live subscribers.
+    pub status_changes: Vec<StatusChange>,
+}
+
+impl SyncReport {
+    /// The one-line summary people and scripts read, e.g.
+    /// `sync ok: 1204 agents, 3 added, 5 updated, 2 removed, 0 returned, 17 status changes in 0.84 s`.
+    pub fn summary_line(&self) -> String {
+        let word = match self.outcome {
+            SyncOutcome::Succeeded => "ok",
+            SyncOutcome::DryRun => "dry-run",
+            SyncOutcome::Refused => "refused",
+            SyncOutcome::Failed => "failed",
+            SyncOutcome::Running => "running",
+        };
+        let c = &self.counts;
+        let mut line = format!(
+            "sync {word}: {} agents, {} added, {} updated, {} removed, {} returned, {} status changes in {:.2} s",
+            c.fetched,
+            c.added,
+            c.updated,
+            c.removed,
+            c.returned,
+            c.status_changes,
+            self.duration.as_secs_f64()
+        );
+        match (self.outcome, &self.error) {
+            (SyncOutcome::DryRun, _) => line.push_str(" (dry run: nothing changed)"),
+            (_, Some(error)) => {
+                line.push_str(" — ");
+                line.push_str(error);
+            }
+            _ => {}
+        }
+        line
+    }
+
+    /// The report as JSON for `--json`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "run_id": self.run_id,
+            "trigger": self.trigger.as_str(),
+            "outcome": self.outcome.as_str(),
+            "counts": self.counts,
+            "started_at": self.started_at.to_rfc3339(),
+            "duration_seconds": self.duration.as_secs_f64(),
+            "error": self.error,
+            "preview": self.preview,
+        })
+    }
+}
+
+/// Runs syncs, one at a time per process (and, through the database lock, one at a time per database).
+#[derive(Debug)]
+pub struct Syncer {
+    db: DatabaseConnection,
+    client: Result<CareSoftClient, String>,
+    domain: String,
+    max_removal: MaxRemoval,
+    single_flight: Mutex<()>,
+}
+
+impl Syncer {
+    /// A syncer; `client` is an error text when CareSoft is not configured (syncs then fail with it).
+    pub fn new(
+        db: DatabaseConnection,
+        client: Result<CareSoftClient, String>,
+        domain: String,
+        max_removal: MaxRemoval,
+    ) -> Self {
+        Self {
+            db,
+            client,
+            domain,
+            max_removal,
+            single_flight: Mutex::new(()),
+        }
+    }
+
+    /// The database this syncer writes.
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Runs one sync and records it. `Err` only when even the run record cannot be written.
+    #[tracing::instrument(skip(self), fields(trigger = request.trigger.as_str(), dry_run = request.dry_run))]
+    pub async fn run(&self, request: SyncRequest) -> Result<SyncReport, DbErr> {
+        let _flight = if request.wait_for_lock {
+            self.single_flight.lock().await
+        } else {
+            match self.single_flight.try_lock() {
+                Ok(guard) => guard,
+                Err(_) => {
+                    return Err(DbErr::Custom(
+                        "another sync is running in this process".into(),
+                    ));
+                }
+            }
+        };
+        let started = Instant::now();
+        let started_at = Utc::now();
+        let run = sync_run::ActiveModel {
+            id: NotSet,
+            trigger: Set(request.trigger.as_str().into()),
+            domain: Set(self.domain.clone()),
+            started_at: Set(started_at),
+            finished_at: Set(None),
+            outcome: Set(SyncOutcome::Running.as_str().into()),
+            fetched: Set(0),
+            added: Set(0),
+            updated: Set(0),
+            removed: Set(0),
+            returned: Set(0),
+            unchanged: Set(0),
+            status_changes: Set(0),
+            error: Set(None),
+        }
+        .insert(&self.db)
+        .await?;
+
+        let mut report = SyncReport {
+            run_id: run.id,
+            trigger: request.trigger,
+            outcome: SyncOutcome::Running,
+            counts: SyncCounts::default(),
+            started_at,
+            duration: Duration::ZERO,
+            error: None,
+            preview: Vec::new(),
+            status_changes: Vec::new(),
+        };
+        match self.execute(&request, run.id, &mut report).await {
+            Ok(outcome) => report.outcome = outcome,
+            Err(failure) => {
+                report.outcome = match failure {
+                    SyncFailure::MassRemoval { .. } => SyncOutcome::Refused,
+                    _ => SyncOutcome::Failed,
+                };
+                if let SyncFailure::Database(err) = &failure {
+                    tracing::error!(error = %err, "sync rolled back on a database error");
+                }
+                report.error = Some(failure.to_string());
+            }
+        }
+        report.duration = started.elapsed();
+
+        let c = report.counts;
+        sync_run::ActiveModel {
+            id: Set(run.id),
+            finished_at: Set(Some(Utc::now())),
+            outcome: Set(report.outcome.as_str().into()),
+            fetched: Set(c.fetched as i64),
+            added: Set(c.added as i64),
+            updated: Set(c.updated as i64),
+            removed: Set(c.removed as i64),
+            returned: Set(c.returned as i64),
+            unchanged: Set(c.unchanged as i64),
+            status_changes: Set(c.status_changes as i64),
+            error: Set(report.error.clone()),
+            ..Default::default()
+        }
+        .update(&self.db)
+        .await?;
+
+        tracing::info!(
+            run_id = report.run_id,
+            outcome = report.outcome.as_str(),
+            fetched = c.fetched,
+            added = c.added,
+            updated = c.updated,
+            removed = c.removed,
+            returned = c.returned,
+            unchanged = c.unchanged,
+            status_changes = c.status_changes,
+            seconds = report.duration.as_secs_f64(),
+            error = report.error.as_deref(),
+            "sync finished"
+        );
+        Ok(report)
+    }
+
+    async fn execute(
+        &self,
+        request: &SyncRequest,
+        run_id: i64,
+        report: &mut SyncReport,
+    ) -> Result<SyncOutcome, SyncFailure> {
+        let client = self
+            .client
+            .as_ref()
+            .map_err(|msg| SyncFailure::NotConfigured(msg.clone()))?;
+        let agents = client.fetch_agents().await?;
+
+        let txn = self.db.begin().await?;
+        lock::acquire(&txn, request.wait_for_lock).await?;
+
+        let mirror: HashMap<i64, agent::Model> = agent::Entity::find()
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|row| (row.id, row))
+            .collect();
+        let now = Utc::now();
+        let plan = diff::plan(&mirror, &agents, &self.domain, now);
+        report.counts = plan.counts;
+
+        if !request.allow_mass_removal
+            && self
+                .max_removal
+                .is_exceeded(plan.removals.len(), plan.current_before)
+        {
+            txn.rollback().await?;
+            return Err(SyncFailure::MassRemoval {
+                removing: plan.removals.len(),
+                current: plan.current_before,
+                limit: self.max_removal,
+            });
+        }
+        if request.dry_run {
+            report.preview = preview(&plan, &mirror);
+            txn.rollback().await?;
+            return Ok(SyncOutcome::DryRun);
+        }
+
+        let previous_seen = sync_run::Entity::find()
+            .filter(sync_run::Column::Outcome.eq(SyncOutcome::Succeeded.as_str()))
+            .order_by_desc(sync_run::Column::StartedAt)
+            .one(&txn)
+            .await?
+            .map_or(now, |run| run.started_at);
+        apply::apply(&txn, &plan, run_id, now, previous_seen).await?;
+        if !plan.is_empty() {
+            reconcile::recompute(&txn, LinkCause::Sync, now).await?;
+        }
+        txn.commit().await?;
+        report.status_changes = plan
+            .status_changes
+            .into_iter()
+            .filter(|c| c.old_status.is_some())
+            .collect();
+        Ok(SyncOutcome::Succeeded)
+    }
+}
+
+/// Human lines describing a plan, for `--dry-run`.
+fn preview(plan: &diff::Plan, mirror: &HashMap<i64, agent::Model>) -> Vec<String> {
+    let name = |id: i64, row: Option<&agent::Model>| match row.and_then(|r| r.username.as_deref()) {
+        Some(username) => format!("{id} ({username})"),
+        None => id.to_string(),
+    };
+    let mut lines = Vec::new();
+    for row in &plan.upserts {
+        match mirror.get(&row.id) {
+            None => lines.push(format!("add {}", name(row.id, Some(row)))),
+            Some(old) if old.removed_at.is_some() => {
+                lines.push(format!("return {}", name(row.id, Some(row))))
+            }
+            Some(_) => {}
+        }
+    }
+    for change in &plan.roster_changes {
+        if change.field != "presence" {
+            lines.push(format!(
+                "update {}: {} {} -> {}",
+                name(change.agent_id, mirror.get(&change.agent_id)),
+                change.field,
+                change.old_value.as_deref().unwrap_or("null"),
+                change.new_value.as_deref().unwrap_or("null")
+            ));
+        }
+    }
+    for change in plan
+        .status_changes
+        .iter()
+        .filter(|c| c.old_status.is_some())
+    {
+        lines.push(format!(
+            "status {}: {} {} -> {}",
+            name(change.agent_id, mirror.get(&change.agent_id)),
+            change.channel,
+            change.old_status.map_or("null", |s| s.as_str()),
+            change.new_status.as_str()
+        ));
+    }
+    for &id in &plan.removals {
+        lines.push(format!("remove {}", name(id, mirror.get(&id))));
+    }
+    lines
+}

@@ -1,0 +1,7 @@
+//! The integration suite: one binary, every test on a fresh database (SQLite and PostgreSQL) and, where
+//! CareSoft is involved, a stand-in on 127.0.0.1 reached by the real client over real HTTP.
+
+mod helpers;
+
+mod caresoft_client;
+mod sync;
