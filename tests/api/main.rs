@@ -4,4 +4,5 @@
 mod helpers;
 
 mod caresoft_client;
+mod reconcile;
 mod sync;
