@@ -7,14 +7,14 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use sea_orm::DatabaseConnection;
 
-use crate::caresoft::CareSoftClient;
 use crate::config::{ConfigError, Settings};
 use crate::domain::{SyncOutcome, Trigger};
+use crate::events::EventBus;
 use crate::export::{ExportFormat, ExportKind};
 use crate::hr::{self, ImportError, ImportOptions};
 use crate::reconcile::overrides;
-use crate::sync::{SyncRequest, Syncer};
-use crate::{db, export};
+use crate::sync::SyncRequest;
+use crate::{app, db, demo, export, graphql};
 
 /// Exit statuses: 0 success, 1 failure, 3 refused by a guard, 78 configuration error (sysexits' EX_CONFIG).
 /// clap itself exits 2 on a usage error.
@@ -43,6 +43,17 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Migrate, serve GraphQL over HTTP, and run scheduled syncs.
+    Serve {
+        /// Address to listen on (overrides BRIDGE_LISTEN).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// A self-contained showcase: embedded database, a CareSoft stand-in with sample data, sample HR staff,
+    /// and the server with the IDE on loopback.
+    Demo,
+    /// Print the GraphQL schema (SDL), identical to schema.graphql.
+    Schema,
     /// Apply pending database migrations.
     Migrate,
     /// Sync the agent list from CareSoft now.
@@ -99,6 +110,15 @@ impl Cli {
     /// Runs the command and returns its exit status.
     pub async fn run(self, settings: Settings) -> ExitStatus {
         match self.command {
+            Command::Serve { listen } => serve(settings, listen).await,
+            Command::Demo => match demo::run(settings).await {
+                Ok(()) => ExitStatus::Success,
+                Err(err) => fail(format!("demo failed: {err:#}")),
+            },
+            Command::Schema => {
+                print!("{}", graphql::sdl());
+                ExitStatus::Success
+            }
             Command::Migrate => match db::connect_and_migrate(&settings.database_url).await {
                 Ok(_) => {
                     println!("migrations applied");
@@ -178,6 +198,34 @@ impl Cli {
     }
 }
 
+async fn serve(settings: Settings, listen: Option<std::net::SocketAddr>) -> ExitStatus {
+    let listen = listen.unwrap_or(settings.listen);
+    if let Err(err) = settings.check_listen(listen) {
+        return config_error(err);
+    }
+    let db = match db::connect_and_migrate(&settings.database_url).await {
+        Ok(db) => db,
+        Err(err) => return fail(format!("serve failed: cannot open the database: {err}")),
+    };
+    let application = match app::Application::build(&settings, db, listen).await {
+        Ok(application) => application,
+        Err(err) => return fail(format!("serve failed: {err:#}")),
+    };
+    if let Ok(addr) = application.local_addr() {
+        tracing::info!(%addr, "serving GraphQL at http://{addr}/graphql, the IDE at http://{addr}/");
+    }
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let trigger = shutdown.clone();
+    tokio::spawn(async move {
+        app::shutdown_signal().await;
+        trigger.cancel();
+    });
+    match application.run(shutdown).await {
+        Ok(()) => ExitStatus::Success,
+        Err(err) => fail(format!("serve failed: {err:#}")),
+    }
+}
+
 fn fail(message: String) -> ExitStatus {
     eprintln!("{message}");
     ExitStatus::Failure
@@ -186,22 +234,6 @@ fn fail(message: String) -> ExitStatus {
 fn config_error(err: ConfigError) -> ExitStatus {
     eprintln!("configuration error: {err}");
     ExitStatus::Config
-}
-
-/// Builds the syncer of `settings` on `db`; a missing CareSoft setting becomes the error every sync reports.
-pub fn syncer(settings: &Settings, db: DatabaseConnection) -> Result<Syncer, ConfigError> {
-    let config = settings.caresoft.client_config("sync")?;
-    let client = CareSoftClient::new(config).map_err(|err| ConfigError::Invalid {
-        name: "CARESOFT_BASE_URL",
-        value: settings.caresoft.base_url.clone(),
-        reason: err.to_string(),
-    })?;
-    Ok(Syncer::new(
-        db,
-        Ok(client),
-        settings.caresoft.domain_label(),
-        settings.max_removal,
-    ))
 }
 
 async fn run_sync(settings: &Settings, request: SyncRequest, json: bool) -> ExitStatus {
@@ -213,10 +245,7 @@ async fn run_sync(settings: &Settings, request: SyncRequest, json: bool) -> Exit
         Ok(db) => db,
         Err(err) => return fail(format!("sync failed: cannot open the database: {err}")),
     };
-    let syncer = match syncer(settings, db) {
-        Ok(syncer) => syncer,
-        Err(err) => return config_error(err),
-    };
+    let syncer = app::syncer(settings, db, EventBus::new());
     let report = match syncer.run(request).await {
         Ok(report) => report,
         Err(err) => return fail(format!("sync failed: cannot record the run: {err}")),

@@ -2,6 +2,8 @@
 //! the HR employee table, and serves it all over GraphQL.
 //!
 //! Module map:
+//! - [`app`]: the running service (HTTP server, scheduler) wired together.
+//! - [`http`]: the axum router, GraphQL over HTTP, the IDE, health probes.
 //! - [`config`]: typed settings from the environment, validated at start-up.
 //! - [`caresoft`]: the REST client (wire types, retries, errors).
 //! - [`sync`]: fetch → diff → apply in one transaction; the guard, dry runs and the run record.
@@ -9,17 +11,25 @@
 //! - [`hr`]: employee CSV parsing and import.
 //! - [`export`]: CSV/JSON exports for spreadsheets and reporting tools.
 //! - [`db`]: connections and the engine differences.
+//! - [`graphql`]: the GraphQL schema (types, roots, loaders, auth).
+//! - [`events`]: live events for subscribers.
+//! - [`demo`]: the self-contained showcase (sample data, CareSoft stand-in).
 //! - [`domain`]: the shared vocabulary (channels, statuses, methods) and its stored spellings.
 //! - [`cli`]: the commands behind the binary.
 //! - [`telemetry`]: logging set-up.
 
+pub mod app;
 pub mod caresoft;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod domain;
+pub mod events;
 pub mod export;
+pub mod graphql;
 pub mod hr;
+pub mod http;
 pub mod reconcile;
 pub mod sync;
 pub mod telemetry;

@@ -365,7 +365,6 @@ fn parse_row(
         return None;
     }
 
-    let before = errors.len();
     // Outer None: the cell is not UTF-8 (already reported, so the checks below skip it rather than also
     // calling it missing); inner None: the cell is empty or the column absent.
     let mut cell = |column: Column| -> Option<Option<String>> {
@@ -392,13 +391,65 @@ fn parse_row(
             }
         }
     };
-    let code = cell(Column::EmployeeCode);
-    let full_name = cell(Column::FullName);
-    let email = cell(Column::Email);
-    let phone = cell(Column::Phone);
-    let department = cell(Column::Department);
-    let status = cell(Column::Status);
+    let cells = Column::ALL.map(&mut cell);
+    // An undecodable cell is None here, which makes check_cells skip its checks and return no row.
+    check_cells(line, cells, seen, errors)
+}
 
+/// One employee as given through the API (GraphQL `upsertEmployees`), before validation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawEmployee {
+    pub employee_code: Option<String>,
+    pub full_name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub department: Option<String>,
+    pub status: Option<String>,
+}
+
+/// Validates API rows with exactly the rules of CSV rows; errors name the 1-based position of the row as
+/// their `line`.
+pub fn validate_rows(rows: impl IntoIterator<Item = RawEmployee>) -> ParsedCsv {
+    let mut parsed = ParsedCsv::default();
+    let mut seen = HashMap::new();
+    let clean = |value: Option<String>| {
+        Some(
+            value
+                .map(|v| trim_blank(&v).to_owned())
+                .filter(|v| !v.is_empty()),
+        )
+    };
+    for (index, raw) in rows.into_iter().enumerate() {
+        let cells = [
+            clean(raw.employee_code),
+            clean(raw.full_name),
+            clean(raw.email),
+            clean(raw.phone),
+            clean(raw.department),
+            clean(raw.status),
+        ];
+        if let Some(row) = check_cells(index as u64 + 1, cells, &mut seen, &mut parsed.errors) {
+            parsed.rows.push(row);
+        }
+    }
+    parsed
+}
+
+/// The row checks shared by CSV and API input. Each cell is `None` when it could not be decoded (already
+/// reported), `Some(None)` when empty, in `Column::ALL` order.
+fn check_cells(
+    line: u64,
+    cells: [Option<Option<String>>; 6],
+    seen: &mut HashMap<String, u64>,
+    errors: &mut Vec<RowError>,
+) -> Option<EmployeeRow> {
+    let error = |column: Option<Column>, message: String| RowError {
+        line,
+        column: column.map(|c| c.name().to_owned()),
+        message,
+    };
+    let before = errors.len();
+    let [code, full_name, email, phone, department, status] = cells;
     match &code {
         Some(None) => errors.push(error(
             Some(Column::EmployeeCode),
@@ -792,7 +843,7 @@ mod tests {
         let got: Vec<_> = parsed
             .rows
             .iter()
-            .map(|r| (r.line, r.employee_code.as_str(), r.status.clone()))
+            .map(|r| (r.line, r.employee_code.as_str(), r.status))
             .collect();
         assert_eq!(
             got,

@@ -343,17 +343,20 @@ mod tests {
         ])
     }
 
+    /// (email key, phone key, override) → (status, method, employee).
+    type Case<'a> = (
+        Option<&'a str>,
+        Option<&'a str>,
+        Option<Override>,
+        MatchStatus,
+        Option<MatchMethod>,
+        Option<i64>,
+    );
+
     #[test]
     fn the_rules_apply_in_order() {
         let ix = index();
-        let cases: &[(
-            Option<&str>,
-            Option<&str>,
-            Option<Override>,
-            MatchStatus,
-            Option<MatchMethod>,
-            Option<i64>,
-        )] = &[
+        let cases: &[Case] = &[
             (
                 Some("an@x.vn"),
                 None,

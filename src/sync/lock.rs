@@ -4,21 +4,19 @@
 
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseTransaction, DbErr, Statement};
 
-use super::SyncFailure;
-
 /// The advisory lock key: the ASCII bytes of "caresoft".
 pub const SYNC_LOCK_KEY: i64 = 0x6361_7265_736f_6674;
 
-/// Takes the sync lock inside `txn`; waits for it, or gives up with [`SyncFailure::Busy`].
-pub async fn acquire(txn: &DatabaseTransaction, wait: bool) -> Result<(), SyncFailure> {
+/// Takes the sync lock inside `txn`: waits for it, or returns `false` at once when another holds it.
+pub async fn acquire(txn: &DatabaseTransaction, wait: bool) -> Result<bool, DbErr> {
     if txn.get_database_backend() != DatabaseBackend::Postgres {
-        return Ok(());
+        return Ok(true);
     }
     if try_lock(txn).await? {
-        return Ok(());
+        return Ok(true);
     }
     if !wait {
-        return Err(SyncFailure::Busy);
+        return Ok(false);
     }
     tracing::warn!("another sync holds the lock on this database; waiting for it to finish");
     txn.execute_raw(Statement::from_sql_and_values(
@@ -27,7 +25,7 @@ pub async fn acquire(txn: &DatabaseTransaction, wait: bool) -> Result<(), SyncFa
         [SYNC_LOCK_KEY.into()],
     ))
     .await?;
-    Ok(())
+    Ok(true)
 }
 
 async fn try_lock(txn: &DatabaseTransaction) -> Result<bool, DbErr> {

@@ -7,6 +7,7 @@
 pub mod apply;
 pub mod diff;
 pub mod lock;
+pub mod scheduler;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -14,14 +15,16 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use entity::{agent, sync_run};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, DatabaseConnection,
-    DbErr, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+    ActiveModelTrait, ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, ConnectionTrait,
+    DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    TransactionTrait,
 };
 use tokio::sync::Mutex;
 
 use crate::caresoft::{CareSoftClient, CareSoftError};
 use crate::config::MaxRemoval;
 use crate::domain::{LinkCause, SyncOutcome, Trigger};
+use crate::events::{Event, EventBus, StatusChanged};
 use crate::reconcile;
 pub use diff::{StatusChange, SyncCounts};
 
@@ -31,7 +34,7 @@ pub struct SyncRequest {
     pub trigger: Trigger,
     pub dry_run: bool,
     pub allow_mass_removal: bool,
-    /// Wait for a sync running elsewhere (CLI, API) or give up at once (the scheduler of a replica).
+    /// Wait for a sync running elsewhere (CLI, API) or skip (the scheduler of a replica).
     pub wait_for_lock: bool,
 }
 
@@ -63,8 +66,6 @@ pub enum SyncFailure {
         current: usize,
         limit: MaxRemoval,
     },
-    #[error("another sync is running; skipped")]
-    Busy,
     // The database text is logged, not stored: sync runs are readable through the API.
     #[error("database error (details in the server log)")]
     Database(#[from] DbErr),
@@ -142,6 +143,7 @@ pub struct Syncer {
     domain: String,
     max_removal: MaxRemoval,
     single_flight: Mutex<()>,
+    events: Option<EventBus>,
 }
 
 impl Syncer {
@@ -158,7 +160,14 @@ impl Syncer {
             domain,
             max_removal,
             single_flight: Mutex::new(()),
+            events: None,
         }
+    }
+
+    /// Publishes finished runs and applied status changes on `events`.
+    pub fn with_events(mut self, events: EventBus) -> Self {
+        self.events = Some(events);
+        self
     }
 
     /// The database this syncer writes.
@@ -166,23 +175,66 @@ impl Syncer {
         &self.db
     }
 
-    /// Runs one sync and records it. `Err` only when even the run record cannot be written.
-    #[tracing::instrument(skip(self), fields(trigger = request.trigger.as_str(), dry_run = request.dry_run))]
+    /// Runs one sync and records it, waiting for any sync already running (here or, on PostgreSQL, in
+    /// another process). `Err` only when even the run record cannot be written.
     pub async fn run(&self, request: SyncRequest) -> Result<SyncReport, DbErr> {
+        let request = SyncRequest {
+            wait_for_lock: true,
+            ..request
+        };
+        match self.run_inner(request, None).await? {
+            Some(report) => Ok(report),
+            // Unreachable while waiting for the lock, but a report beats a panic if that ever changes.
+            None => Err(DbErr::Custom("sync skipped".into())),
+        }
+    }
+
+    /// A scheduled sync: skipped (`None`, nothing recorded) when another sync holds the lock or a sync
+    /// succeeded since `fresh_since`, so replicas sharing a database fetch once per interval between them.
+    pub async fn run_scheduled(
+        &self,
+        fresh_since: DateTime<Utc>,
+    ) -> Result<Option<SyncReport>, DbErr> {
+        let request = SyncRequest {
+            wait_for_lock: false,
+            ..SyncRequest::new(Trigger::Schedule)
+        };
+        self.run_inner(request, Some(fresh_since)).await
+    }
+
+    #[tracing::instrument(skip(self), fields(trigger = request.trigger.as_str(), dry_run = request.dry_run))]
+    async fn run_inner(
+        &self,
+        request: SyncRequest,
+        fresh_since: Option<DateTime<Utc>>,
+    ) -> Result<Option<SyncReport>, DbErr> {
         let _flight = if request.wait_for_lock {
             self.single_flight.lock().await
         } else {
             match self.single_flight.try_lock() {
                 Ok(guard) => guard,
-                Err(_) => {
-                    return Err(DbErr::Custom(
-                        "another sync is running in this process".into(),
-                    ));
-                }
+                Err(_) => return Ok(None),
             }
         };
         let started = Instant::now();
         let started_at = Utc::now();
+        // The transaction and its lock come first, before the fetch: whoever holds the lock is the only one
+        // talking to CareSoft, and the others wait (CLI, API) or skip (schedule).
+        let txn = self.db.begin().await?;
+        if !lock::acquire(&txn, request.wait_for_lock).await? {
+            txn.rollback().await?;
+            tracing::debug!("another process is syncing; skipped");
+            return Ok(None);
+        }
+        if let Some(since) = fresh_since
+            && let Some(last) = last_success(&txn).await?
+            && last >= since
+        {
+            txn.rollback().await?;
+            tracing::debug!(last_success = %last, "a sync succeeded recently; skipped");
+            return Ok(None);
+        }
+
         let run = sync_run::ActiveModel {
             id: NotSet,
             trigger: Set(request.trigger.as_str().into()),
@@ -213,7 +265,7 @@ impl Syncer {
             preview: Vec::new(),
             status_changes: Vec::new(),
         };
-        match self.execute(&request, run.id, &mut report).await {
+        match self.execute(txn, &request, run.id, &mut report).await {
             Ok(outcome) => report.outcome = outcome,
             Err(failure) => {
                 report.outcome = match failure {
@@ -248,6 +300,7 @@ impl Syncer {
 
         tracing::info!(
             run_id = report.run_id,
+            trigger = report.trigger.as_str(),
             outcome = report.outcome.as_str(),
             fetched = c.fetched,
             added = c.added,
@@ -260,11 +313,29 @@ impl Syncer {
             error = report.error.as_deref(),
             "sync finished"
         );
-        Ok(report)
+        if let Some(events) = &self.events {
+            let at = Utc::now();
+            for change in &report.status_changes {
+                if let Some(from) = change.old_status {
+                    events.publish(Event::StatusChanged(StatusChanged {
+                        agent_id: change.agent_id,
+                        channel: change.channel,
+                        from,
+                        to: change.new_status,
+                        at,
+                    }));
+                }
+            }
+            events.publish(Event::SyncCompleted {
+                run_id: report.run_id,
+            });
+        }
+        Ok(Some(report))
     }
 
     async fn execute(
         &self,
+        txn: DatabaseTransaction,
         request: &SyncRequest,
         run_id: i64,
         report: &mut SyncReport,
@@ -274,9 +345,6 @@ impl Syncer {
             .as_ref()
             .map_err(|msg| SyncFailure::NotConfigured(msg.clone()))?;
         let agents = client.fetch_agents().await?;
-
-        let txn = self.db.begin().await?;
-        lock::acquire(&txn, request.wait_for_lock).await?;
 
         let mirror: HashMap<i64, agent::Model> = agent::Entity::find()
             .all(&txn)
@@ -306,12 +374,7 @@ impl Syncer {
             return Ok(SyncOutcome::DryRun);
         }
 
-        let previous_seen = sync_run::Entity::find()
-            .filter(sync_run::Column::Outcome.eq(SyncOutcome::Succeeded.as_str()))
-            .order_by_desc(sync_run::Column::StartedAt)
-            .one(&txn)
-            .await?
-            .map_or(now, |run| run.started_at);
+        let previous_seen = last_success(&txn).await?.unwrap_or(now);
         apply::apply(&txn, &plan, run_id, now, previous_seen).await?;
         if !plan.is_empty() {
             reconcile::recompute(&txn, LinkCause::Sync, now).await?;
@@ -324,6 +387,16 @@ impl Syncer {
             .collect();
         Ok(SyncOutcome::Succeeded)
     }
+}
+
+/// When the latest successful sync started.
+async fn last_success(db: &impl ConnectionTrait) -> Result<Option<DateTime<Utc>>, DbErr> {
+    Ok(sync_run::Entity::find()
+        .filter(sync_run::Column::Outcome.eq(SyncOutcome::Succeeded.as_str()))
+        .order_by_desc(sync_run::Column::StartedAt)
+        .one(db)
+        .await?
+        .map(|run| run.started_at))
 }
 
 /// Human lines describing a plan, for `--dry-run`.

@@ -25,9 +25,20 @@ pub struct TestDb {
     pg_name: Option<String>,
 }
 
+/// Sends the application's logs to the test output (shown for failing tests); `RUST_LOG` filters.
+pub fn init_logs() {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
+}
+
 impl TestDb {
     /// A migrated SQLite database in its own temporary directory.
     pub async fn sqlite() -> TestDb {
+        init_logs();
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!(
             "sqlite://{}?mode=rwc",
@@ -47,6 +58,7 @@ impl TestDb {
     /// A migrated PostgreSQL database of its own, or `None` (loudly) when PostgreSQL is not reachable
     /// outside CI. Under `CI=true` a missing PostgreSQL fails the test.
     pub async fn postgres() -> Option<TestDb> {
+        init_logs();
         let admin = match db::connect(PG_ADMIN_URL).await {
             Ok(admin) => admin,
             Err(err) => {

@@ -4,5 +4,7 @@
 mod helpers;
 
 mod caresoft_client;
+mod graphql;
+mod http;
 mod reconcile;
 mod sync;

@@ -513,7 +513,7 @@ async fn concurrent_syncs_on_postgres_do_not_interleave() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_sync_that_must_not_wait_stops_while_another_holds_the_lock() {
+async fn a_scheduled_sync_skips_while_another_process_holds_the_lock() {
     use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
     let Some(t) = TestDb::postgres().await else {
         return;
@@ -533,25 +533,52 @@ async fn a_sync_that_must_not_wait_stops_while_another_holds_the_lock() {
     .expect("lock taken");
     let syncer = caresoft.syncer(t.db.clone(), "20%");
 
-    let report = syncer
-        .run(SyncRequest {
-            wait_for_lock: false,
-            ..SyncRequest::new(Trigger::Schedule)
-        })
+    let skipped = syncer
+        .run_scheduled(chrono::Utc::now())
         .await
-        .expect("recorded");
+        .expect("no database error");
 
-    assert_eq!(report.outcome, SyncOutcome::Failed);
-    assert!(
-        report
-            .error
-            .as_deref()
-            .unwrap_or_default()
-            .contains("another sync is running"),
-        "{:?}",
-        report.error
+    assert!(skipped.is_none(), "the lock holder syncs; this one skips");
+    assert_eq!(
+        caresoft
+            .server
+            .received_requests()
+            .await
+            .map_or(0, |r| r.len()),
+        0,
+        "no fetch without the lock"
     );
-    assert_eq!(t.count("agents").await, 0);
+    assert_eq!(t.count("sync_runs").await, 0, "a skip records nothing");
     txn.rollback().await.expect("release");
-    assert_eq!(sync(&syncer).await.outcome, SyncOutcome::Succeeded);
+    let ran = syncer
+        .run_scheduled(chrono::Utc::now())
+        .await
+        .expect("runs");
+    assert_eq!(ran.map(|r| r.outcome), Some(SyncOutcome::Succeeded));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduled_sync_skips_when_one_succeeded_recently() {
+    let t = TestDb::sqlite().await;
+    let caresoft = StandIn::start().await;
+    caresoft.serve(&agents_json(2)).await;
+    let syncer = caresoft.syncer(t.db.clone(), "20%");
+    let before = chrono::Utc::now();
+    sync(&syncer).await;
+
+    assert!(
+        syncer
+            .run_scheduled(before)
+            .await
+            .expect("no error")
+            .is_none()
+    );
+    assert_eq!(
+        caresoft
+            .server
+            .received_requests()
+            .await
+            .map_or(0, |r| r.len()),
+        1
+    );
 }

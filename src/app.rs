@@ -1,0 +1,150 @@
+//! The running service: database, syncer, GraphQL schema, HTTP server and scheduler wired together.
+//! `Application::build` binds the listener first so tests can ask for port 0 and read the real port.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::caresoft::CareSoftClient;
+use crate::config::Settings;
+use crate::events::EventBus;
+use crate::graphql::auth::Tokens;
+use crate::graphql::{ApiDeps, build_schema};
+use crate::http::{self, HttpState};
+use crate::sync::Syncer;
+use crate::sync::scheduler::{self, Schedule};
+
+/// A built, not yet running, service.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    syncer: Arc<Syncer>,
+    schedule: Option<Schedule>,
+}
+
+/// The syncer for `settings`; without CareSoft settings every sync fails with the message saying what to set.
+pub fn syncer(settings: &Settings, db: DatabaseConnection, events: EventBus) -> Syncer {
+    let client = settings
+        .caresoft
+        .client_config("sync")
+        .map_err(|err| err.to_string())
+        .and_then(|config| CareSoftClient::new(config).map_err(|err| err.to_string()));
+    Syncer::new(
+        db,
+        client,
+        settings.caresoft.domain_label(),
+        settings.max_removal,
+    )
+    .with_events(events)
+}
+
+impl Application {
+    /// Binds `listen` and assembles everything; refuses an open server on a non-loopback address.
+    pub async fn build(
+        settings: &Settings,
+        db: DatabaseConnection,
+        listen: SocketAddr,
+    ) -> anyhow::Result<Self> {
+        settings.check_listen(listen)?;
+        let events = EventBus::new();
+        let syncer = Arc::new(syncer(settings, db.clone(), events.clone()));
+        let schema = build_schema(ApiDeps {
+            db: db.clone(),
+            syncer: syncer.clone(),
+            events,
+            max_removal: settings.max_removal,
+            introspection: settings.introspection,
+        });
+        let state = HttpState {
+            schema,
+            db,
+            tokens: Arc::new(Tokens::from_settings(settings)),
+            sync_interval: settings.sync_interval,
+            started: Instant::now(),
+        };
+        let router = http::router(state, &settings.cors_origins);
+        let listener = TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        let configured = settings.caresoft.domain.is_some() && settings.caresoft.token.is_some();
+        let schedule = match settings.sync_interval {
+            Some(interval) if configured => Some(Schedule {
+                interval,
+                at: settings.sync_at,
+                timezone: settings.caresoft.timezone,
+            }),
+            Some(_) => {
+                tracing::warn!(
+                    "scheduled syncs are off: CARESOFT_DOMAIN and CARESOFT_API_TOKEN are not both set"
+                );
+                None
+            }
+            None => None,
+        };
+        Ok(Self {
+            listener,
+            router,
+            syncer,
+            schedule,
+        })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The syncer shared by the API and the scheduler.
+    pub fn syncer(&self) -> Arc<Syncer> {
+        self.syncer.clone()
+    }
+
+    /// Serves until `shutdown` is cancelled, then lets in-flight requests and any running sync finish.
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let scheduler = self.schedule.map(|schedule| {
+            tokio::spawn(scheduler::run(
+                self.syncer.clone(),
+                schedule,
+                shutdown.clone(),
+            ))
+        });
+        let stop = shutdown.clone();
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await
+            .context("HTTP server failed")?;
+        if let Some(task) = scheduler {
+            let _ = task.await;
+        }
+        Ok(())
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

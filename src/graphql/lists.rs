@@ -1,0 +1,555 @@
+//! Paged lists (agents, employees) as Relay connections: filters become one SELECT with keyset
+//! pagination; `totalCount` is a separate COUNT that only runs when a client asks for it.
+
+use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{agent, agent_link, employee};
+use sea_orm::sea_query::{
+    Alias, Asterisk, Cond, Expr, ExprTrait, Func, IntoCondition, JoinType, Order, Query,
+    SelectStatement, SimpleExpr,
+};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, Iterable, Statement};
+
+use super::errors::{ApiError, OrInternal};
+use super::loaders::{Loaders, prefetch_agents};
+use super::pagination::{Cursor, page_size};
+use super::types::{Agent, Channel, ChannelStatus, Employee, EmployeeStatus, MatchStatus};
+use crate::domain;
+
+/// Relay page information.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct PageInfo {
+    pub has_next_page: bool,
+    /// Always false: these lists page forward only.
+    pub has_previous_page: bool,
+    pub start_cursor: Option<String>,
+    pub end_cursor: Option<String>,
+}
+
+/// A filter on one channel's status; `channel` omitted means any channel.
+#[derive(Debug, Clone, Copy, InputObject)]
+pub struct ChannelStatusInput {
+    pub channel: Option<Channel>,
+    pub status: ChannelStatus,
+}
+
+/// Orderings of agent lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Default)]
+pub enum AgentOrderBy {
+    #[default]
+    IdAsc,
+    IdDesc,
+    UsernameAsc,
+    UsernameDesc,
+    /// Most recently changed first.
+    LastChangedDesc,
+}
+
+/// Everything an agent list can filter on.
+#[derive(Debug, Clone, Default)]
+pub struct AgentFilter {
+    pub group: Option<String>,
+    pub group_id: Option<i64>,
+    pub channel_status: Option<ChannelStatusInput>,
+    pub match_statuses: Vec<domain::MatchStatus>,
+    pub employee_status: Option<EmployeeStatus>,
+    pub search: Option<String>,
+    pub include_removed: bool,
+}
+
+fn a() -> Alias {
+    Alias::new("a")
+}
+fn l() -> Alias {
+    Alias::new("l")
+}
+fn e() -> Alias {
+    Alias::new("e")
+}
+
+/// `%text%` for LIKE, with the wildcards of the text escaped.
+fn like_pattern(text: &str) -> String {
+    let escaped = text
+        .trim()
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+fn lower_like(column: SimpleExpr, pattern: &str) -> SimpleExpr {
+    Expr::expr(Func::lower(column)).like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\'))
+}
+
+fn match_status_expr() -> SimpleExpr {
+    Func::coalesce([
+        Expr::col((l(), agent_link::Column::Status)),
+        Expr::val("UNMATCHED"),
+    ])
+    .into()
+}
+
+impl AgentFilter {
+    fn condition(&self) -> Cond {
+        let mut cond = Cond::all();
+        if !self.include_removed {
+            cond = cond.add(Expr::col((a(), agent::Column::RemovedAt)).is_null());
+        }
+        if let Some(group) = &self.group {
+            cond = cond.add(Expr::col((a(), agent::Column::GroupName)).eq(group.clone()));
+        }
+        if let Some(group_id) = self.group_id {
+            cond = cond.add(Expr::col((a(), agent::Column::GroupId)).eq(group_id));
+        }
+        if let Some(filter) = self.channel_status {
+            let status = domain::ChannelStatus::from(filter.status).as_str();
+            let column = |c: agent::Column| Expr::col((a(), c)).eq(status);
+            cond = cond.add(match filter.channel.map(domain::Channel::from) {
+                Some(domain::Channel::Call) => column(agent::Column::CallStatus).into_condition(),
+                Some(domain::Channel::Chat) => column(agent::Column::ChatStatus).into_condition(),
+                Some(domain::Channel::Ticket) => {
+                    column(agent::Column::TicketStatus).into_condition()
+                }
+                None => Cond::any()
+                    .add(column(agent::Column::CallStatus))
+                    .add(column(agent::Column::ChatStatus))
+                    .add(column(agent::Column::TicketStatus)),
+            });
+        }
+        if !self.match_statuses.is_empty() {
+            cond =
+                cond.add(match_status_expr().is_in(self.match_statuses.iter().map(|s| s.as_str())));
+        }
+        if let Some(status) = self.employee_status {
+            cond = cond
+                .add(
+                    Expr::col((l(), agent_link::Column::Status))
+                        .eq(domain::MatchStatus::Matched.as_str()),
+                )
+                .add(
+                    Expr::col((e(), employee::Column::Status))
+                        .eq(domain::EmployeeStatus::from(status).as_str()),
+                );
+        }
+        if let Some(search) = self.search.as_deref().filter(|s| !s.trim().is_empty()) {
+            let pattern = like_pattern(search);
+            let mut any = Cond::any()
+                .add(lower_like(
+                    Expr::col((a(), agent::Column::Username)),
+                    &pattern,
+                ))
+                .add(lower_like(Expr::col((a(), agent::Column::Email)), &pattern))
+                .add(lower_like(
+                    Expr::col((a(), agent::Column::PhoneNo)),
+                    &pattern,
+                ))
+                .add(lower_like(
+                    Expr::col((a(), agent::Column::Extension)),
+                    &pattern,
+                ));
+            if let Ok(id) = search.trim().parse::<i64>() {
+                any = any.add(Expr::col((a(), agent::Column::Id)).eq(id));
+            }
+            cond = cond.add(any);
+        }
+        cond
+    }
+
+    fn from(&self, select: &mut SelectStatement) {
+        select.from_as(agent::Entity, a()).join_as(
+            JoinType::LeftJoin,
+            agent_link::Entity,
+            l(),
+            Expr::col((l(), agent_link::Column::AgentId)).equals((a(), agent::Column::Id)),
+        );
+        if self.employee_status.is_some() {
+            select.join_as(
+                JoinType::LeftJoin,
+                employee::Entity,
+                e(),
+                Expr::col((e(), employee::Column::Id))
+                    .equals((l(), agent_link::Column::EmployeeId)),
+            );
+        }
+    }
+}
+
+/// A page of agents.
+pub struct AgentConnection {
+    nodes: Vec<agent::Model>,
+    order: AgentOrderBy,
+    list: String,
+    has_next: bool,
+    count: Statement,
+}
+
+impl std::fmt::Debug for AgentConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentConnection")
+            .field("nodes", &self.nodes.len())
+            .field("list", &self.list)
+            .finish()
+    }
+}
+
+/// An agent and its cursor.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct AgentEdge {
+    pub cursor: String,
+    pub node: Agent,
+}
+
+fn agent_cursor(list: &str, order: AgentOrderBy, row: &agent::Model) -> String {
+    let value = match order {
+        AgentOrderBy::IdAsc | AgentOrderBy::IdDesc => None,
+        AgentOrderBy::UsernameAsc | AgentOrderBy::UsernameDesc => {
+            Some(row.username.clone().unwrap_or_default())
+        }
+        AgentOrderBy::LastChangedDesc => Some(row.last_changed_at.to_rfc3339()),
+    };
+    Cursor {
+        list: list.to_string(),
+        value,
+        id: row.id,
+    }
+    .encode()
+}
+
+#[Object]
+impl AgentConnection {
+    /// Rows matching the filters, all pages together.
+    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
+        count(ctx, &self.count).await
+    }
+    async fn page_info(&self) -> PageInfo {
+        PageInfo {
+            has_next_page: self.has_next,
+            has_previous_page: false,
+            start_cursor: self
+                .nodes
+                .first()
+                .map(|r| agent_cursor(&self.list, self.order, r)),
+            end_cursor: self
+                .nodes
+                .last()
+                .map(|r| agent_cursor(&self.list, self.order, r)),
+        }
+    }
+    async fn edges(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AgentEdge>> {
+        prefetch_agents(
+            ctx.data_unchecked::<Loaders>(),
+            &self.nodes,
+            ctx.look_ahead().field("node"),
+        )
+        .await
+        .or_internal()?;
+        Ok(self
+            .nodes
+            .iter()
+            .map(|row| AgentEdge {
+                cursor: agent_cursor(&self.list, self.order, row),
+                node: Agent(row.clone()),
+            })
+            .collect())
+    }
+    async fn nodes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Agent>> {
+        prefetch_agents(
+            ctx.data_unchecked::<Loaders>(),
+            &self.nodes,
+            ctx.look_ahead(),
+        )
+        .await
+        .or_internal()?;
+        Ok(self.nodes.iter().cloned().map(Agent).collect())
+    }
+}
+
+async fn count(ctx: &Context<'_>, statement: &Statement) -> async_graphql::Result<i64> {
+    let db = ctx.data_unchecked::<DatabaseConnection>();
+    let row = db.query_one_raw(statement.clone()).await.or_internal()?;
+    Ok(match row {
+        Some(row) => row.try_get_by_index::<i64>(0).or_internal()?,
+        None => 0,
+    })
+}
+
+/// Loads one page of agents.
+pub async fn agents(
+    db: &DatabaseConnection,
+    name: &str,
+    filter: &AgentFilter,
+    order: AgentOrderBy,
+    first: Option<i32>,
+    after: Option<&str>,
+) -> async_graphql::Result<AgentConnection> {
+    let limit = page_size(first)?;
+    let list = format!("{name}:{order:?}");
+    let backend = db.get_database_backend();
+
+    let mut count = Query::select();
+    count.expr(Expr::col(Asterisk).count());
+    filter.from(&mut count);
+    count.cond_where(filter.condition());
+
+    let mut select = Query::select();
+    select.columns(agent::Column::iter().map(|c| (a(), c)));
+    filter.from(&mut select);
+    select.cond_where(filter.condition());
+    let id = Expr::col((a(), agent::Column::Id));
+    let username: SimpleExpr =
+        Func::coalesce([Expr::col((a(), agent::Column::Username)), Expr::val("")]).into();
+    let changed = Expr::col((a(), agent::Column::LastChangedAt));
+    if let Some(after) = after {
+        let cursor = Cursor::decode(after, &list)?;
+        let value = || {
+            cursor
+                .value
+                .clone()
+                .ok_or_else(|| ApiError::bad_input("`after` cursor lacks its sort value"))
+        };
+        let keyset = match order {
+            AgentOrderBy::IdAsc => id.clone().gt(cursor.id).into_condition(),
+            AgentOrderBy::IdDesc => id.clone().lt(cursor.id).into_condition(),
+            AgentOrderBy::UsernameAsc => Cond::any().add(username.clone().gt(value()?)).add(
+                Cond::all()
+                    .add(username.clone().eq(value()?))
+                    .add(id.clone().gt(cursor.id)),
+            ),
+            AgentOrderBy::UsernameDesc => Cond::any().add(username.clone().lt(value()?)).add(
+                Cond::all()
+                    .add(username.clone().eq(value()?))
+                    .add(id.clone().lt(cursor.id)),
+            ),
+            AgentOrderBy::LastChangedDesc => {
+                let at: DateTime<Utc> = DateTime::parse_from_rfc3339(&value()?)
+                    .map_err(|_| ApiError::bad_input("`after` cursor is damaged"))?
+                    .with_timezone(&Utc);
+                Cond::any().add(changed.clone().lt(at)).add(
+                    Cond::all()
+                        .add(changed.clone().eq(at))
+                        .add(id.clone().lt(cursor.id)),
+                )
+            }
+        };
+        select.cond_where(keyset);
+    }
+    match order {
+        AgentOrderBy::IdAsc => select.order_by_expr(id, Order::Asc),
+        AgentOrderBy::IdDesc => select.order_by_expr(id, Order::Desc),
+        AgentOrderBy::UsernameAsc => select
+            .order_by_expr(username, Order::Asc)
+            .order_by_expr(id, Order::Asc),
+        AgentOrderBy::UsernameDesc => select
+            .order_by_expr(username, Order::Desc)
+            .order_by_expr(id, Order::Desc),
+        AgentOrderBy::LastChangedDesc => select
+            .order_by_expr(changed, Order::Desc)
+            .order_by_expr(id, Order::Desc),
+    };
+    select.limit(limit + 1);
+
+    let mut nodes = agent::Entity::find()
+        .from_raw_sql(backend.build(&select))
+        .all(db)
+        .await
+        .or_internal()?;
+    let has_next = nodes.len() as u64 > limit;
+    nodes.truncate(limit as usize);
+    Ok(AgentConnection {
+        nodes,
+        order,
+        list,
+        has_next,
+        count: backend.build(&count),
+    })
+}
+
+/// Which employees an employee list shows.
+#[derive(Debug, Clone, Default)]
+pub struct EmployeeFilter {
+    pub search: Option<String>,
+    pub status: Option<EmployeeStatus>,
+    pub include_removed: bool,
+    /// Only employees without a MATCHED current agent.
+    pub without_seat: bool,
+}
+
+/// A page of employees, ordered by employee code.
+pub struct EmployeeConnection {
+    nodes: Vec<employee::Model>,
+    list: String,
+    has_next: bool,
+    count: Statement,
+}
+
+impl std::fmt::Debug for EmployeeConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmployeeConnection")
+            .field("nodes", &self.nodes.len())
+            .field("list", &self.list)
+            .finish()
+    }
+}
+
+/// An employee and its cursor.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct EmployeeEdge {
+    pub cursor: String,
+    pub node: Employee,
+}
+
+fn employee_cursor(list: &str, row: &employee::Model) -> String {
+    Cursor {
+        list: list.to_string(),
+        value: Some(row.employee_code.clone()),
+        id: row.id,
+    }
+    .encode()
+}
+
+#[Object]
+impl EmployeeConnection {
+    /// Rows matching the filters, all pages together.
+    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
+        count(ctx, &self.count).await
+    }
+    async fn page_info(&self) -> PageInfo {
+        PageInfo {
+            has_next_page: self.has_next,
+            has_previous_page: false,
+            start_cursor: self.nodes.first().map(|r| employee_cursor(&self.list, r)),
+            end_cursor: self.nodes.last().map(|r| employee_cursor(&self.list, r)),
+        }
+    }
+    async fn edges(&self) -> Vec<EmployeeEdge> {
+        self.nodes
+            .iter()
+            .map(|row| EmployeeEdge {
+                cursor: employee_cursor(&self.list, row),
+                node: Employee(row.clone()),
+            })
+            .collect()
+    }
+    async fn nodes(&self) -> Vec<Employee> {
+        self.nodes.iter().cloned().map(Employee).collect()
+    }
+}
+
+impl EmployeeFilter {
+    fn condition(&self) -> Cond {
+        let mut cond = Cond::all();
+        if !self.include_removed {
+            cond = cond.add(Expr::col((e(), employee::Column::RemovedAt)).is_null());
+        }
+        if let Some(status) = self.status {
+            cond = cond.add(
+                Expr::col((e(), employee::Column::Status))
+                    .eq(domain::EmployeeStatus::from(status).as_str()),
+            );
+        }
+        if self.without_seat {
+            let mut seat = Query::select();
+            seat.expr(Expr::val(1))
+                .from_as(agent_link::Entity, l())
+                .join_as(
+                    JoinType::InnerJoin,
+                    agent::Entity,
+                    a(),
+                    Expr::col((a(), agent::Column::Id)).equals((l(), agent_link::Column::AgentId)),
+                )
+                .and_where(
+                    Expr::col((l(), agent_link::Column::EmployeeId))
+                        .equals((e(), employee::Column::Id)),
+                )
+                .and_where(
+                    Expr::col((l(), agent_link::Column::Status))
+                        .eq(domain::MatchStatus::Matched.as_str()),
+                )
+                .and_where(Expr::col((a(), agent::Column::RemovedAt)).is_null());
+            cond = cond.add(Expr::exists(seat).not());
+        }
+        if let Some(search) = self.search.as_deref().filter(|s| !s.trim().is_empty()) {
+            let pattern = like_pattern(search);
+            cond = cond.add(
+                Cond::any()
+                    .add(lower_like(
+                        Expr::col((e(), employee::Column::EmployeeCode)),
+                        &pattern,
+                    ))
+                    .add(lower_like(
+                        Expr::col((e(), employee::Column::FullName)),
+                        &pattern,
+                    ))
+                    .add(lower_like(
+                        Expr::col((e(), employee::Column::Email)),
+                        &pattern,
+                    ))
+                    .add(lower_like(
+                        Expr::col((e(), employee::Column::Phone)),
+                        &pattern,
+                    ))
+                    .add(lower_like(
+                        Expr::col((e(), employee::Column::Department)),
+                        &pattern,
+                    )),
+            );
+        }
+        cond
+    }
+}
+
+/// Loads one page of employees.
+pub async fn employees(
+    db: &DatabaseConnection,
+    name: &str,
+    filter: &EmployeeFilter,
+    first: Option<i32>,
+    after: Option<&str>,
+) -> async_graphql::Result<EmployeeConnection> {
+    let limit = page_size(first)?;
+    let list = format!("{name}:CODE_ASC");
+    let backend = db.get_database_backend();
+
+    let mut count = Query::select();
+    count
+        .expr(Expr::col(Asterisk).count())
+        .from_as(employee::Entity, e())
+        .cond_where(filter.condition());
+
+    let mut select = Query::select();
+    select
+        .columns(employee::Column::iter().map(|c| (e(), c)))
+        .from_as(employee::Entity, e())
+        .cond_where(filter.condition());
+    let code = Expr::col((e(), employee::Column::EmployeeCode));
+    if let Some(after) = after {
+        let cursor = Cursor::decode(after, &list)?;
+        let value = cursor
+            .value
+            .clone()
+            .ok_or_else(|| ApiError::bad_input("`after` cursor lacks its sort value"))?;
+        // Codes are unique, so the code alone orders the keyset.
+        select.and_where(code.clone().gt(value));
+    }
+    select.order_by_expr(code, Order::Asc).limit(limit + 1);
+
+    let mut nodes = employee::Entity::find()
+        .from_raw_sql(backend.build(&select))
+        .all(db)
+        .await
+        .or_internal()?;
+    let has_next = nodes.len() as u64 > limit;
+    nodes.truncate(limit as usize);
+    Ok(EmployeeConnection {
+        nodes,
+        list,
+        has_next,
+        count: backend.build(&count),
+    })
+}
+
+/// Match statuses accepted as a filter.
+pub fn match_status_filter(status: Option<MatchStatus>) -> Vec<domain::MatchStatus> {
+    status.map(|s| vec![s.into()]).unwrap_or_default()
+}

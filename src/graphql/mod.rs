@@ -1,0 +1,75 @@
+//! The GraphQL API: schema assembly, limits, and the per-request data (role, loaders).
+//!
+//! - [`types`]: public types and their mapping from storage.
+//! - [`query`], [`mutation`], [`subscription`]: the roots.
+//! - [`lists`]: paged, filtered lists (Relay connections with keyset cursors).
+//! - [`loaders`]: DataLoaders, one per relation.
+//! - [`auth`], [`errors`], [`pagination`]: roles, error codes, cursors.
+
+pub mod auth;
+pub mod errors;
+pub mod lists;
+pub mod loaders;
+pub mod mutation;
+pub mod pagination;
+pub mod query;
+pub mod subscription;
+pub mod types;
+
+use std::sync::Arc;
+
+use async_graphql::Schema;
+use sea_orm::DatabaseConnection;
+
+use crate::config::MaxRemoval;
+use crate::events::EventBus;
+use crate::sync::Syncer;
+
+/// The schema type served at `/graphql`.
+pub type AppSchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
+
+/// Depth limit: above graphql-js's introspection query (depth 15), so IDEs load the schema.
+pub const MAX_DEPTH: usize = 16;
+/// Complexity limit: a 500-row page of agents with a dozen fields fits; list fields multiply by `first`.
+pub const MAX_COMPLEXITY: usize = 10_000;
+
+/// What the schema needs from the application.
+#[derive(Debug, Clone)]
+pub struct ApiDeps {
+    pub db: DatabaseConnection,
+    pub syncer: Arc<Syncer>,
+    pub events: EventBus,
+    pub max_removal: MaxRemoval,
+    pub introspection: bool,
+}
+
+/// Builds the schema with its limits and shared data.
+pub fn build_schema(deps: ApiDeps) -> AppSchema {
+    let mut builder = Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .data(deps.db)
+        .data(deps.syncer)
+        .data(deps.events)
+        .data(deps.max_removal);
+    if !deps.introspection {
+        builder = builder.disable_introspection();
+    }
+    builder.finish()
+}
+
+/// The schema's SDL, without any data (for `caresoft-bridge schema` and the golden file).
+pub fn sdl() -> String {
+    Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
+        .finish()
+        .sdl()
+}
+
+/// Per-request data: the caller's role and a fresh set of loaders.
+pub fn with_request_data(
+    request: async_graphql::Request,
+    db: &DatabaseConnection,
+    role: auth::Role,
+) -> async_graphql::Request {
+    request.data(role).data(loaders::loaders(db.clone()))
+}

@@ -1,0 +1,380 @@
+//! The query root: the contract's lists and lookups, plus what admins and reporting tools need around
+//! them (ordering, departed staff, status aggregates, the review list, freshness).
+
+use async_graphql::{Context, ID, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{employee, sync_run};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Statement,
+};
+
+use super::errors::{ApiError, OrInternal};
+use super::lists::{
+    self, AgentConnection, AgentFilter, AgentOrderBy, ChannelStatusInput, EmployeeConnection,
+    EmployeeFilter,
+};
+use super::types::{
+    Agent, Channel, ChannelStatus, Employee, EmployeeStatus, Group, MatchStatus, StatusCount,
+    SyncRun, agent_by_id,
+};
+use crate::domain;
+use crate::reconcile::overrides;
+
+/// Reads.
+#[derive(Debug, Default)]
+pub struct Query;
+
+/// How fresh the mirror is.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct Freshness {
+    /// The latest run, whatever its outcome.
+    pub last_run: Option<SyncRun>,
+    /// When the latest successful sync finished.
+    pub last_success_at: Option<DateTime<Utc>>,
+    /// Seconds since then.
+    pub age_seconds: Option<i64>,
+}
+
+/// A manual link whose employee is no longer in HR (the agent falls back to its computed match).
+#[derive(Debug, Clone, SimpleObject)]
+pub struct DanglingOverride {
+    pub agent_id: ID,
+    pub employee_code: String,
+}
+
+pub(crate) fn parse_id(id: &ID, what: &str) -> Result<i64, ApiError> {
+    id.trim().parse::<i64>().map_err(|_| {
+        ApiError::bad_input(format!(
+            "{what} must be a numeric id (got {:?})",
+            id.as_str()
+        ))
+    })
+}
+
+#[Object]
+impl Query {
+    /// Agents, current ones unless `includeRemoved`; every filter combines with the others.
+    #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "first.unwrap_or(50).max(1) as usize * child_complexity")]
+    async fn agents(
+        &self,
+        ctx: &Context<'_>,
+        group: Option<String>,
+        group_id: Option<i64>,
+        channel_status: Option<ChannelStatusInput>,
+        match_status: Option<MatchStatus>,
+        #[graphql(
+            desc = "Only agents MATCHED to employees of this HR status (TERMINATED: seats of people who left)."
+        )]
+        employee_status: Option<EmployeeStatus>,
+        #[graphql(
+            desc = "Case-insensitive part of username, email, phone or extension, or an exact id."
+        )]
+        search: Option<String>,
+        #[graphql(default_with = "Some(false)")] include_removed: Option<bool>,
+        #[graphql(default_with = "Some(AgentOrderBy::IdAsc)")] order_by: Option<AgentOrderBy>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<AgentConnection> {
+        let filter = AgentFilter {
+            group,
+            group_id,
+            channel_status,
+            match_statuses: lists::match_status_filter(match_status),
+            employee_status,
+            search,
+            include_removed: include_removed.unwrap_or(false),
+        };
+        let order = order_by.unwrap_or_default();
+        lists::agents(
+            ctx.data_unchecked(),
+            "agents",
+            &filter,
+            order,
+            first,
+            after.as_deref(),
+        )
+        .await
+    }
+
+    /// One agent by CareSoft id, removed or not.
+    async fn agent(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Agent>> {
+        agent_by_id(ctx, parse_id(&id, "id")?).await
+    }
+
+    /// HR employees (still in HR unless `includeRemoved`), ordered by code.
+    #[graphql(complexity = "first.unwrap_or(50).max(1) as usize * child_complexity")]
+    async fn employees(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Case-insensitive part of code, name, email, phone or department.")]
+        search: Option<String>,
+        status: Option<EmployeeStatus>,
+        #[graphql(default_with = "Some(false)")] include_removed: Option<bool>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<EmployeeConnection> {
+        let filter = EmployeeFilter {
+            search,
+            status,
+            include_removed: include_removed.unwrap_or(false),
+            without_seat: false,
+        };
+        lists::employees(
+            ctx.data_unchecked(),
+            "employees",
+            &filter,
+            first,
+            after.as_deref(),
+        )
+        .await
+    }
+
+    /// One employee by HR code.
+    async fn employee(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+    ) -> async_graphql::Result<Option<Employee>> {
+        let db = ctx.data_unchecked::<DatabaseConnection>();
+        let row = employee::Entity::find()
+            .filter(employee::Column::EmployeeCode.eq(code.trim()))
+            .one(db)
+            .await
+            .or_internal()?;
+        Ok(row.map(Employee))
+    }
+
+    /// ACTIVE employees with no MATCHED current agent: staff without a seat.
+    #[graphql(complexity = "first.unwrap_or(50).max(1) as usize * child_complexity")]
+    async fn unmatched_employees(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<EmployeeConnection> {
+        let filter = EmployeeFilter {
+            status: Some(EmployeeStatus::Active),
+            without_seat: true,
+            ..EmployeeFilter::default()
+        };
+        lists::employees(
+            ctx.data_unchecked(),
+            "unmatchedEmployees",
+            &filter,
+            first,
+            after.as_deref(),
+        )
+        .await
+    }
+
+    /// Current agents that are UNMATCHED: seats that belong to nobody in HR.
+    #[graphql(complexity = "first.unwrap_or(50).max(1) as usize * child_complexity")]
+    async fn unmatched_agents(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<AgentConnection> {
+        let filter = AgentFilter {
+            match_statuses: vec![domain::MatchStatus::Unmatched],
+            ..AgentFilter::default()
+        };
+        lists::agents(
+            ctx.data_unchecked(),
+            "unmatchedAgents",
+            &filter,
+            AgentOrderBy::IdAsc,
+            first,
+            after.as_deref(),
+        )
+        .await
+    }
+
+    /// Current AMBIGUOUS and CONFLICT agents, for an admin to resolve (see `Agent.candidates`).
+    #[graphql(complexity = "first.unwrap_or(50).max(1) as usize * child_complexity")]
+    async fn review_agents(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<AgentConnection> {
+        let filter = AgentFilter {
+            match_statuses: vec![
+                domain::MatchStatus::Ambiguous,
+                domain::MatchStatus::Conflict,
+            ],
+            ..AgentFilter::default()
+        };
+        lists::agents(
+            ctx.data_unchecked(),
+            "reviewAgents",
+            &filter,
+            AgentOrderBy::IdAsc,
+            first,
+            after.as_deref(),
+        )
+        .await
+    }
+
+    /// Groups of current agents with their per-channel status counts.
+    async fn groups(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Group>> {
+        status_groups(ctx.data_unchecked(), None).await
+    }
+
+    /// Current agents per channel and status, across all groups or in one.
+    async fn status_summary(
+        &self,
+        ctx: &Context<'_>,
+        group_id: Option<i64>,
+    ) -> async_graphql::Result<Vec<StatusCount>> {
+        let groups = status_groups(ctx.data_unchecked(), group_id).await?;
+        let mut totals: Vec<StatusCount> = all_counts(|_, _| 0);
+        for group in groups {
+            for (total, count) in totals.iter_mut().zip(group.counts) {
+                total.count += count.count;
+            }
+        }
+        Ok(totals)
+    }
+
+    /// The latest sync runs, newest first (at most 100).
+    async fn sync_runs(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "Some(20)")] first: Option<i32>,
+    ) -> async_graphql::Result<Vec<SyncRun>> {
+        let first = first.unwrap_or(20);
+        if !(0..=100).contains(&first) {
+            return Err(ApiError::bad_input(format!(
+                "`first` must be between 0 and 100 (got {first})"
+            ))
+            .into());
+        }
+        let db = ctx.data_unchecked::<DatabaseConnection>();
+        let rows = sync_run::Entity::find()
+            .order_by_desc(sync_run::Column::Id)
+            .limit(first as u64)
+            .all(db)
+            .await
+            .or_internal()?;
+        Ok(rows.into_iter().map(SyncRun).collect())
+    }
+
+    /// How fresh the mirror is: the latest run and the age of the latest success.
+    async fn freshness(&self, ctx: &Context<'_>) -> async_graphql::Result<Freshness> {
+        let db = ctx.data_unchecked::<DatabaseConnection>();
+        let last_run = sync_run::Entity::find()
+            .order_by_desc(sync_run::Column::Id)
+            .one(db)
+            .await
+            .or_internal()?;
+        let success = sync_run::Entity::find()
+            .filter(sync_run::Column::Outcome.eq(domain::SyncOutcome::Succeeded.as_str()))
+            .order_by_desc(sync_run::Column::Id)
+            .one(db)
+            .await
+            .or_internal()?;
+        let last_success_at = success.and_then(|r| r.finished_at);
+        Ok(Freshness {
+            last_run: last_run.map(SyncRun),
+            last_success_at,
+            age_seconds: last_success_at.map(|t| (Utc::now() - t).num_seconds()),
+        })
+    }
+
+    /// Manual links whose employee left HR: reported here instead of silently dropped.
+    async fn dangling_overrides(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<DanglingOverride>> {
+        let rows = overrides::dangling(ctx.data_unchecked())
+            .await
+            .or_internal()?;
+        Ok(rows
+            .into_iter()
+            .map(|(agent_id, employee_code)| DanglingOverride {
+                agent_id: ID(agent_id.to_string()),
+                employee_code,
+            })
+            .collect())
+    }
+}
+
+const CHANNEL_COLUMNS: [(domain::Channel, &str); 3] = [
+    (domain::Channel::Call, "call_status"),
+    (domain::Channel::Chat, "chat_status"),
+    (domain::Channel::Ticket, "ticket_status"),
+];
+const STATUSES: [domain::ChannelStatus; 4] = [
+    domain::ChannelStatus::Available,
+    domain::ChannelStatus::NotAvailable,
+    domain::ChannelStatus::Logout,
+    domain::ChannelStatus::Unknown,
+];
+
+fn all_counts(mut count: impl FnMut(usize, usize) -> i64) -> Vec<StatusCount> {
+    let mut out = Vec::with_capacity(12);
+    for (c, (channel, _)) in CHANNEL_COLUMNS.iter().enumerate() {
+        for (s, status) in STATUSES.iter().enumerate() {
+            out.push(StatusCount {
+                channel: Channel::from(*channel),
+                status: ChannelStatus::from(*status),
+                count: count(c, s),
+            });
+        }
+    }
+    out
+}
+
+/// Per-group counts of every channel × status in one GROUP BY over current agents.
+async fn status_groups(
+    db: &DatabaseConnection,
+    group_id: Option<i64>,
+) -> async_graphql::Result<Vec<Group>> {
+    let mut sums = Vec::new();
+    for (_, column) in CHANNEL_COLUMNS {
+        for status in STATUSES {
+            sums.push(format!(
+                "CAST(SUM(CASE WHEN {column} = '{}' THEN 1 ELSE 0 END) AS BIGINT)",
+                status.as_str()
+            ));
+        }
+    }
+    // Everything interpolated above is a constant of this file; the group id is bound.
+    let filter = if group_id.is_some() {
+        "AND group_id = $1"
+    } else {
+        ""
+    };
+    let backend = db.get_database_backend();
+    let sql = format!(
+        "SELECT group_id, MAX(group_name), COUNT(*), {} FROM agents WHERE removed_at IS NULL {filter} \
+         GROUP BY group_id ORDER BY group_id",
+        sums.join(", ")
+    );
+    let sql = match backend {
+        sea_orm::DatabaseBackend::Postgres => sql,
+        _ => sql.replace("$1", "?"),
+    };
+    let statement = match group_id {
+        Some(id) => Statement::from_sql_and_values(backend, sql, [id.into()]),
+        None => Statement::from_string(backend, sql),
+    };
+    let rows = db.query_all_raw(statement).await.or_internal()?;
+    rows.iter()
+        .map(|row| {
+            let mut values = Vec::with_capacity(12);
+            for i in 0..12 {
+                values.push(row.try_get_by_index::<i64>(3 + i).or_internal()?);
+            }
+            Ok(Group {
+                id: row.try_get_by_index(0).or_internal()?,
+                name: row.try_get_by_index(1).or_internal()?,
+                agent_count: row.try_get_by_index(2).or_internal()?,
+                counts: all_counts(|c, s| values[c * 4 + s]),
+            })
+        })
+        .collect()
+}

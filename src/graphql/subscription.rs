@@ -1,0 +1,83 @@
+//! The subscription root: live status changes and finished syncs, fed by the [`EventBus`].
+
+use async_graphql::{Context, Subscription};
+use entity::sync_run;
+use futures_util::Stream;
+use sea_orm::{DatabaseConnection, EntityTrait};
+use tokio::sync::broadcast::error::RecvError;
+
+use super::loaders::{AgentKey, loaders};
+use super::types::{Agent, Channel, ChannelStatus, SyncRun};
+use crate::domain;
+use crate::events::{Event, EventBus};
+
+/// Live updates over WebSocket (graphql-transport-ws at `/graphql/ws`).
+#[derive(Debug, Default)]
+pub struct Subscription;
+
+/// A channel of an agent changed status.
+#[derive(Debug, Clone, async_graphql::SimpleObject)]
+pub struct AgentStatusChange {
+    pub agent: Agent,
+    pub channel: Channel,
+    pub from: ChannelStatus,
+    pub to: ChannelStatus,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+#[Subscription]
+impl Subscription {
+    /// Status changes of current agents, optionally of one group (by name) and one channel.
+    async fn agent_status_changed(
+        &self,
+        ctx: &Context<'_>,
+        group: Option<String>,
+        channel: Option<Channel>,
+    ) -> impl Stream<Item = AgentStatusChange> + use<> {
+        let mut events = ctx.data_unchecked::<EventBus>().subscribe();
+        let db = ctx.data_unchecked::<DatabaseConnection>().clone();
+        let channel = channel.map(domain::Channel::from);
+        async_stream::stream! {
+            loop {
+                let change = match events.recv().await {
+                    Ok(Event::StatusChanged(change)) => change,
+                    Ok(_) | Err(RecvError::Lagged(_)) => continue,
+                    Err(RecvError::Closed) => break,
+                };
+                if channel.is_some_and(|c| c != change.channel) {
+                    continue;
+                }
+                // A fresh loader per event: the agent row must reflect this sync, not a cached one.
+                let Ok(Some(agent)) = loaders(db.clone()).load_one(AgentKey(change.agent_id)).await else { continue };
+                if group.as_deref().is_some_and(|g| agent.group_name.as_deref() != Some(g)) {
+                    continue;
+                }
+                yield AgentStatusChange {
+                    agent: Agent(agent),
+                    channel: change.channel.into(),
+                    from: change.from.into(),
+                    to: change.to.into(),
+                    at: change.at,
+                };
+            }
+        }
+    }
+
+    /// Every finished sync run (succeeded, failed, refused or dry run).
+    async fn sync_completed(&self, ctx: &Context<'_>) -> impl Stream<Item = SyncRun> + use<> {
+        let mut events = ctx.data_unchecked::<EventBus>().subscribe();
+        let db = ctx.data_unchecked::<DatabaseConnection>().clone();
+        async_stream::stream! {
+            loop {
+                let run_id = match events.recv().await {
+                    Ok(Event::SyncCompleted { run_id }) => run_id,
+                    Ok(_) | Err(RecvError::Lagged(_)) => continue,
+                    Err(RecvError::Closed) => break,
+                };
+                if let Ok(Some(run)) = sync_run::Entity::find_by_id(run_id).one(&db).await {
+                    yield SyncRun(run);
+                }
+            }
+        }
+    }
+}

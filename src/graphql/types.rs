@@ -1,0 +1,544 @@
+//! The public GraphQL types and their mapping from storage: the one place where entities become API
+//! objects. `///` comments here are the schema's descriptions, written for API users.
+
+use async_graphql::{ComplexObject, Context, Enum, ID, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{agent, employee, link_history, roster_change, status_event, sync_run};
+
+use super::errors::OrInternal;
+use super::loaders::{
+    AgentKey, CandidatesKey, EmployeeKey, LastSuccessKey, LinkChangesKey, LinkKey, Loaders,
+    RosterChangesKey, SeatsKey, StatusEventsKey,
+};
+use crate::domain;
+
+/// Declares a GraphQL enum mirroring a domain enum, with conversions both ways.
+macro_rules! api_enum {
+    ($(#[$meta:meta])* $name:ident => $domain:path { $($(#[$vmeta:meta])* $variant:ident),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl From<$domain> for $name {
+            fn from(value: $domain) -> Self {
+                match value { $(<$domain>::$variant => $name::$variant),+ }
+            }
+        }
+
+        impl From<$name> for $domain {
+            fn from(value: $name) -> Self {
+                match value { $($name::$variant => <$domain>::$variant),+ }
+            }
+        }
+    };
+}
+
+api_enum! {
+    /// A CareSoft channel.
+    Channel => domain::Channel { Call, Chat, Ticket }
+}
+
+api_enum! {
+    /// A channel status. `UNKNOWN` covers values CareSoft did not send or that are not documented (the raw
+    /// text is kept in the `*Raw` fields).
+    ChannelStatus => domain::ChannelStatus {
+        /// `AVAILABLE`
+        Available,
+        /// `NOT AVAILABLE`
+        NotAvailable,
+        /// `LOGOUT`
+        Logout,
+        /// Missing or undocumented.
+        Unknown,
+    }
+}
+
+api_enum! {
+    /// How an agent relates to the HR table.
+    MatchStatus => domain::MatchStatus {
+        /// Linked to exactly one employee (see `matchedBy`).
+        Matched,
+        /// No employee found.
+        Unmatched,
+        /// Several employees share the agent's email (or, without an email hit, its phone).
+        Ambiguous,
+        /// The email points at one employee and the phone at another.
+        Conflict,
+        /// A service, test or supervisor seat an admin excluded.
+        Ignored,
+    }
+}
+
+api_enum! {
+    /// Which rule linked an agent.
+    MatchMethod => domain::MatchMethod { Email, Phone, Manual }
+}
+
+api_enum! {
+    /// An employee's HR status.
+    EmployeeStatus => domain::EmployeeStatus { Active, Terminated }
+}
+
+api_enum! {
+    /// What started a sync.
+    SyncTrigger => domain::Trigger { Cli, Schedule, Api }
+}
+
+api_enum! {
+    /// How a sync ended.
+    SyncOutcome => domain::SyncOutcome { Running, Succeeded, Failed, Refused, DryRun }
+}
+
+fn channel_status(stored: &str) -> ChannelStatus {
+    domain::ChannelStatus::parse(stored)
+        .unwrap_or(domain::ChannelStatus::Unknown)
+        .into()
+}
+
+/// A CareSoft agent ("chuyên viên"): a paid seat.
+#[derive(Debug, Clone)]
+pub struct Agent(pub agent::Model);
+
+#[Object]
+impl Agent {
+    /// The CareSoft id, as a string.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn username(&self) -> Option<&str> {
+        self.0.username.as_deref()
+    }
+    async fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+    async fn phone_no(&self) -> Option<&str> {
+        self.0.phone_no.as_deref()
+    }
+    /// The IP-phone extension.
+    async fn agent_id(&self) -> Option<&str> {
+        self.0.extension.as_deref()
+    }
+    async fn group_id(&self) -> Option<i64> {
+        self.0.group_id
+    }
+    async fn group_name(&self) -> Option<&str> {
+        self.0.group_name.as_deref()
+    }
+    async fn role_id(&self) -> Option<i64> {
+        self.0.role_id
+    }
+    async fn call_status(&self) -> ChannelStatus {
+        channel_status(&self.0.call_status)
+    }
+    async fn chat_status(&self) -> ChannelStatus {
+        channel_status(&self.0.chat_status)
+    }
+    /// The ticket channel (CareSoft's `login_status` when an older payload has no `ticket_status`).
+    async fn ticket_status(&self) -> ChannelStatus {
+        channel_status(&self.0.ticket_status)
+    }
+    /// The call status exactly as CareSoft sent it.
+    async fn call_status_raw(&self) -> Option<&str> {
+        self.0.call_status_raw.as_deref()
+    }
+    /// The chat status exactly as CareSoft sent it.
+    async fn chat_status_raw(&self) -> Option<&str> {
+        self.0.chat_status_raw.as_deref()
+    }
+    /// The ticket status exactly as CareSoft sent it (or its `login_status`).
+    async fn ticket_status_raw(&self) -> Option<&str> {
+        self.0
+            .ticket_status_raw
+            .as_deref()
+            .or(self.0.login_status_raw.as_deref())
+    }
+    /// CareSoft's own creation time of the seat.
+    async fn created_at(&self) -> Option<DateTime<Utc>> {
+        self.0.created_at
+    }
+    /// CareSoft's own last update time of the seat.
+    async fn updated_at(&self) -> Option<DateTime<Utc>> {
+        self.0.updated_at
+    }
+    /// When a sync first saw this agent.
+    async fn first_seen_at(&self) -> DateTime<Utc> {
+        self.0.first_seen_at
+    }
+    /// When a sync last saw this agent in CareSoft's list.
+    async fn last_seen_at(&self, ctx: &Context<'_>) -> async_graphql::Result<DateTime<Utc>> {
+        if self.0.removed_at.is_some() {
+            return Ok(self.0.last_seen_at);
+        }
+        let last = ctx
+            .data_unchecked::<Loaders>()
+            .load_one(LastSuccessKey)
+            .await
+            .or_internal()?;
+        Ok(last.map_or(self.0.last_seen_at, |t| t.max(self.0.last_seen_at)))
+    }
+    /// When any mirrored field of this agent last changed.
+    async fn last_changed_at(&self) -> DateTime<Utc> {
+        self.0.last_changed_at
+    }
+    /// Set when the agent disappeared from CareSoft's list (the row is kept).
+    async fn removed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.removed_at
+    }
+    async fn match_status(&self, ctx: &Context<'_>) -> async_graphql::Result<MatchStatus> {
+        let link = ctx
+            .data_unchecked::<Loaders>()
+            .load_one(LinkKey(self.0.id))
+            .await
+            .or_internal()?;
+        Ok(link
+            .and_then(|l| domain::MatchStatus::parse(&l.status))
+            .unwrap_or(domain::MatchStatus::Unmatched)
+            .into())
+    }
+    /// How the agent was linked; null unless MATCHED.
+    async fn matched_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<MatchMethod>> {
+        let link = ctx
+            .data_unchecked::<Loaders>()
+            .load_one(LinkKey(self.0.id))
+            .await
+            .or_internal()?;
+        Ok(link
+            .and_then(|l| l.method)
+            .and_then(|m| domain::MatchMethod::parse(&m))
+            .map(Into::into))
+    }
+    /// The employee holding this seat; null unless MATCHED.
+    async fn employee(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Employee>> {
+        let loaders = ctx.data_unchecked::<Loaders>();
+        let link = loaders.load_one(LinkKey(self.0.id)).await.or_internal()?;
+        let Some(employee_id) = link.and_then(|l| l.employee_id) else {
+            return Ok(None);
+        };
+        Ok(loaders
+            .load_one(EmployeeKey(employee_id))
+            .await
+            .or_internal()?
+            .map(Employee))
+    }
+    /// For AMBIGUOUS and CONFLICT agents: the employees the keys point at.
+    async fn candidates(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Candidate>> {
+        let rows = ctx
+            .data_unchecked::<Loaders>()
+            .load_one(CandidatesKey(self.0.id))
+            .await
+            .or_internal()?;
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(employee, via)| Candidate {
+                employee: Employee(employee),
+                via: domain::MatchMethod::parse(&via)
+                    .unwrap_or(domain::MatchMethod::Email)
+                    .into(),
+            })
+            .collect())
+    }
+    /// The latest channel status changes (newest first, at most 100).
+    async fn status_events(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<StatusEvent>> {
+        let rows = ctx
+            .data_unchecked::<Loaders>()
+            .load_one(StatusEventsKey(self.0.id))
+            .await
+            .or_internal()?;
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(StatusEvent)
+            .collect())
+    }
+    /// The latest changes of username, email, phone, group, role or extension, and removals and returns
+    /// (field `presence`), newest first, at most 100.
+    async fn roster_changes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<RosterChange>> {
+        let rows = ctx
+            .data_unchecked::<Loaders>()
+            .load_one(RosterChangesKey(self.0.id))
+            .await
+            .or_internal()?;
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(RosterChange)
+            .collect())
+    }
+    /// Who held this seat, when: every change of its match, newest first, at most 100.
+    async fn link_changes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<LinkChange>> {
+        let rows = ctx
+            .data_unchecked::<Loaders>()
+            .load_one(LinkChangesKey(self.0.id))
+            .await
+            .or_internal()?;
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(LinkChange)
+            .collect())
+    }
+}
+
+/// An employee an AMBIGUOUS or CONFLICT agent could belong to.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct Candidate {
+    pub employee: Employee,
+    /// Which key pointed at this employee.
+    pub via: MatchMethod,
+}
+
+/// An employee of the enterprise's HR table.
+#[derive(Debug, Clone)]
+pub struct Employee(pub employee::Model);
+
+#[Object]
+impl Employee {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn employee_code(&self) -> &str {
+        &self.0.employee_code
+    }
+    async fn full_name(&self) -> Option<&str> {
+        self.0.full_name.as_deref()
+    }
+    async fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+    async fn phone(&self) -> Option<&str> {
+        self.0.phone.as_deref()
+    }
+    async fn department(&self) -> Option<&str> {
+        self.0.department.as_deref()
+    }
+    async fn status(&self) -> EmployeeStatus {
+        domain::EmployeeStatus::parse(&self.0.status)
+            .unwrap_or(domain::EmployeeStatus::Active)
+            .into()
+    }
+    /// Set when a `--replace` import no longer listed this employee (the row is kept).
+    async fn removed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.removed_at
+    }
+    /// The current seats MATCHED to this employee (people holding two seats show up here).
+    async fn agents(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Agent>> {
+        let seats = ctx
+            .data_unchecked::<Loaders>()
+            .load_one(SeatsKey(self.0.id))
+            .await
+            .or_internal()?;
+        Ok(seats.unwrap_or_default().into_iter().map(Agent).collect())
+    }
+}
+
+/// A change of one channel's status, as observed by a sync.
+#[derive(Debug, Clone)]
+pub struct StatusEvent(pub status_event::Model);
+
+#[Object]
+impl StatusEvent {
+    async fn channel(&self) -> Channel {
+        domain::Channel::parse(&self.0.channel)
+            .unwrap_or(domain::Channel::Call)
+            .into()
+    }
+    /// Null when the agent was first seen.
+    async fn from(&self) -> Option<ChannelStatus> {
+        self.0.old_status.as_deref().map(channel_status)
+    }
+    async fn to(&self) -> ChannelStatus {
+        channel_status(&self.0.new_status)
+    }
+    async fn from_raw(&self) -> Option<&str> {
+        self.0.old_raw.as_deref()
+    }
+    async fn to_raw(&self) -> Option<&str> {
+        self.0.new_raw.as_deref()
+    }
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.observed_at
+    }
+}
+
+/// A change of a mirrored field of a seat.
+#[derive(Debug, Clone)]
+pub struct RosterChange(pub roster_change::Model);
+
+#[Object]
+impl RosterChange {
+    /// username, email, phone_no, extension, group_id, group_name, role_id, or presence (current/removed).
+    async fn field(&self) -> &str {
+        &self.0.field
+    }
+    async fn old_value(&self) -> Option<&str> {
+        self.0.old_value.as_deref()
+    }
+    async fn new_value(&self) -> Option<&str> {
+        self.0.new_value.as_deref()
+    }
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.changed_at
+    }
+}
+
+/// A change of an agent's match.
+#[derive(Debug, Clone)]
+pub struct LinkChange(pub link_history::Model);
+
+#[Object]
+impl LinkChange {
+    /// Null for the agent's first match.
+    async fn old_status(&self) -> Option<MatchStatus> {
+        self.0
+            .old_status
+            .as_deref()
+            .and_then(domain::MatchStatus::parse)
+            .map(Into::into)
+    }
+    async fn old_method(&self) -> Option<MatchMethod> {
+        self.0
+            .old_method
+            .as_deref()
+            .and_then(domain::MatchMethod::parse)
+            .map(Into::into)
+    }
+    async fn old_employee(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Employee>> {
+        load_employee(ctx, self.0.old_employee_id).await
+    }
+    async fn new_status(&self) -> MatchStatus {
+        domain::MatchStatus::parse(&self.0.new_status)
+            .unwrap_or(domain::MatchStatus::Unmatched)
+            .into()
+    }
+    async fn new_method(&self) -> Option<MatchMethod> {
+        self.0
+            .new_method
+            .as_deref()
+            .and_then(domain::MatchMethod::parse)
+            .map(Into::into)
+    }
+    async fn new_employee(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Employee>> {
+        load_employee(ctx, self.0.new_employee_id).await
+    }
+    /// sync, import or override.
+    async fn cause(&self) -> &str {
+        &self.0.cause
+    }
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.changed_at
+    }
+}
+
+async fn load_employee(
+    ctx: &Context<'_>,
+    id: Option<i64>,
+) -> async_graphql::Result<Option<Employee>> {
+    let Some(id) = id else { return Ok(None) };
+    Ok(ctx
+        .data_unchecked::<Loaders>()
+        .load_one(EmployeeKey(id))
+        .await
+        .or_internal()?
+        .map(Employee))
+}
+
+/// One sync attempt, whatever its outcome.
+#[derive(Debug, Clone)]
+pub struct SyncRun(pub sync_run::Model);
+
+#[Object]
+impl SyncRun {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn trigger(&self) -> SyncTrigger {
+        domain::Trigger::parse(&self.0.trigger)
+            .unwrap_or(domain::Trigger::Cli)
+            .into()
+    }
+    async fn outcome(&self) -> SyncOutcome {
+        domain::SyncOutcome::parse(&self.0.outcome)
+            .unwrap_or(domain::SyncOutcome::Failed)
+            .into()
+    }
+    async fn started_at(&self) -> DateTime<Utc> {
+        self.0.started_at
+    }
+    async fn finished_at(&self) -> Option<DateTime<Utc>> {
+        self.0.finished_at
+    }
+    /// Seconds from start to finish; null while running.
+    async fn duration_seconds(&self) -> Option<f64> {
+        self.0
+            .finished_at
+            .map(|f| (f - self.0.started_at).num_milliseconds() as f64 / 1000.0)
+    }
+    /// Agents in CareSoft's answer.
+    async fn fetched(&self) -> i64 {
+        self.0.fetched
+    }
+    async fn added(&self) -> i64 {
+        self.0.added
+    }
+    async fn updated(&self) -> i64 {
+        self.0.updated
+    }
+    async fn removed(&self) -> i64 {
+        self.0.removed
+    }
+    async fn returned(&self) -> i64 {
+        self.0.returned
+    }
+    async fn unchanged(&self) -> i64 {
+        self.0.unchanged
+    }
+    async fn status_changes(&self) -> i64 {
+        self.0.status_changes
+    }
+    /// Why the run failed or was refused.
+    async fn error(&self) -> Option<&str> {
+        self.0.error.as_deref()
+    }
+}
+
+/// How many current agents of a group have a status on a channel.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct StatusCount {
+    pub channel: Channel,
+    pub status: ChannelStatus,
+    pub count: i64,
+}
+
+/// A CareSoft group (department) of current agents.
+#[derive(Debug, Clone, SimpleObject)]
+#[graphql(complex)]
+pub struct Group {
+    pub id: Option<i64>,
+    pub name: Option<String>,
+    /// Current agents in the group.
+    pub agent_count: i64,
+    /// Agents per channel and status (every combination, zeros included).
+    pub counts: Vec<StatusCount>,
+}
+
+#[ComplexObject]
+impl Group {
+    /// Current agents of the group that are AVAILABLE on `channel`.
+    async fn available(&self, channel: Channel) -> i64 {
+        self.counts
+            .iter()
+            .find(|c| c.channel == channel && c.status == ChannelStatus::Available)
+            .map_or(0, |c| c.count)
+    }
+}
+
+/// A stored agent by id, through the request's loader.
+pub async fn agent_by_id(ctx: &Context<'_>, id: i64) -> async_graphql::Result<Option<Agent>> {
+    Ok(ctx
+        .data_unchecked::<Loaders>()
+        .load_one(AgentKey(id))
+        .await
+        .or_internal()?
+        .map(Agent))
+}

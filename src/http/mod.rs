@@ -1,0 +1,221 @@
+//! The axum router: `/graphql` (GraphQL over HTTP), `/graphql/ws` (subscriptions), the IDEs, health and
+//! readiness probes; CORS, request tracing with latency, and the body limit around them.
+
+pub mod graphql_http;
+pub mod ide;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_graphql::Data;
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::extract::{Request, State, WebSocketUpgrade};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use axum::{Json, Router};
+use chrono::Utc;
+use entity::sync_run;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::db;
+use crate::domain::SyncOutcome;
+use crate::graphql::auth::{Role, Tokens};
+use crate::graphql::errors::ApiError;
+use crate::graphql::{AppSchema, with_request_data};
+
+/// The largest request body accepted (an `upsertEmployees` of 100,000 rows fits).
+pub const BODY_LIMIT: usize = 32 * 1024 * 1024;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct HttpState {
+    pub schema: AppSchema,
+    pub db: DatabaseConnection,
+    pub tokens: Arc<Tokens>,
+    /// The scheduled sync interval, for readiness: unready when the last success is older than twice it.
+    pub sync_interval: Option<Duration>,
+    pub started: Instant,
+}
+
+impl std::fmt::Debug for HttpState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpState")
+            .field("open", &self.tokens.is_open())
+            .finish()
+    }
+}
+
+/// The whole router.
+pub fn router(state: HttpState, cors_origins: &[String]) -> Router {
+    let router = Router::new()
+        .route("/", get(ide::graphiql))
+        .route("/playground", get(ide::playground))
+        .route("/ide/graphiql.min.js", get(ide::graphiql_js))
+        .route("/ide/graphiql.min.css", get(ide::graphiql_css))
+        .route("/ide/react.production.min.js", get(ide::react_js))
+        .route("/ide/react-dom.production.min.js", get(ide::react_dom_js))
+        .route("/graphql", any(graphql))
+        .route("/graphql/ws", get(graphql_ws))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(state)
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(
+                    DefaultOnResponse::new()
+                        .level(Level::INFO)
+                        .latency_unit(tower_http::LatencyUnit::Millis),
+                ),
+        );
+    match cors(cors_origins) {
+        Some(layer) => router.layer(layer),
+        None => router,
+    }
+}
+
+/// CORS for the configured origins only; none configured means same-origin only (no CORS headers).
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    if origins.is_empty() {
+        return None;
+    }
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+            .max_age(Duration::from_secs(600)),
+    )
+}
+
+fn unauthenticated() -> Response {
+    let error = ApiError::Unauthenticated;
+    let body = serde_json::json!({"errors": [{"message": error.message(), "extensions": {"code": error.code()}}]});
+    (
+        StatusCode::UNAUTHORIZED,
+        [
+            (header::WWW_AUTHENTICATE, "Bearer"),
+            (header::CONTENT_TYPE, "application/json; charset=utf-8"),
+        ],
+        Json(body),
+    )
+        .into_response()
+}
+
+async fn graphql(State(state): State<HttpState>, request: Request) -> Response {
+    let authorization = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let role = match state.tokens.role_for(authorization) {
+        Ok(role) => role,
+        Err(_) => return unauthenticated(),
+    };
+    graphql_http::handle(&state.schema, request, BODY_LIMIT, |req| {
+        with_request_data(req, &state.db, role)
+    })
+    .await
+}
+
+/// The token of a `connection_init` payload: `{"Authorization": "Bearer …"}` (as GraphiQL sends headers),
+/// `{"authorization": …}` or `{"token": …}`.
+fn payload_token(payload: &serde_json::Value) -> Option<String> {
+    ["Authorization", "authorization", "token"]
+        .iter()
+        .find_map(|key| {
+            payload
+                .get(key)
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        })
+        .or_else(|| payload.get("headers").and_then(payload_token))
+}
+
+async fn graphql_ws(
+    State(state): State<HttpState>,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    upgrade
+        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |stream| {
+            let schema = state.schema.clone();
+            GraphQLWebSocket::new(stream, schema, protocol)
+                .on_connection_init(move |payload| async move {
+                    let role: Role = state.tokens.role_for(payload_token(&payload).as_deref())?;
+                    let mut data = Data::default();
+                    data.insert(role);
+                    data.insert(crate::graphql::loaders::loaders(state.db.clone()));
+                    Ok(data)
+                })
+                .serve()
+        })
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Ready when the database answers and, with scheduled syncs on, the last success is not older than twice
+/// the interval; the JSON body says why not.
+async fn readyz(State(state): State<HttpState>) -> Response {
+    if let Err(err) = db::ping(&state.db).await {
+        tracing::warn!(error = %err, "readiness: database unreachable");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({"ready": false, "reason": "database unreachable"})),
+        )
+            .into_response();
+    }
+    let last = sync_run::Entity::find()
+        .filter(sync_run::Column::Outcome.eq(SyncOutcome::Succeeded.as_str()))
+        .order_by_desc(sync_run::Column::Id)
+        .one(&state.db)
+        .await;
+    let last_success = match last {
+        Ok(run) => run.and_then(|r| r.finished_at),
+        Err(err) => {
+            tracing::warn!(error = %err, "readiness: cannot read sync runs");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({"ready": false, "reason": "database error"})),
+            )
+                .into_response();
+        }
+    };
+    let age = last_success.map(|t| (Utc::now() - t).to_std().unwrap_or_default());
+    let stale = match (state.sync_interval, age) {
+        (Some(interval), Some(age)) if age > interval * 2 => Some(format!(
+            "last successful sync is {}s old, more than twice the {}s interval",
+            age.as_secs(),
+            interval.as_secs()
+        )),
+        (Some(interval), None) if state.started.elapsed() > interval * 2 => Some(format!(
+            "no successful sync in {}s, more than twice the {}s interval",
+            state.started.elapsed().as_secs(),
+            interval.as_secs()
+        )),
+        _ => None,
+    };
+    let body = serde_json::json!({
+        "ready": stale.is_none(),
+        "database": "ok",
+        "lastSuccessfulSync": last_success.map(|t| t.to_rfc3339()),
+        "lastSuccessfulSyncAgeSeconds": age.map(|a| a.as_secs()),
+        "reason": stale,
+    });
+    let status = if stale.is_some() {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    (status, Json(body)).into_response()
+}

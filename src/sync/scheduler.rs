@@ -1,0 +1,136 @@
+//! Scheduled syncs inside `serve`: every `BRIDGE_SYNC_INTERVAL`, or daily at `BRIDGE_SYNC_AT` in
+//! CareSoft's zone; one at start-up when the last success is older than the interval; backoff after
+//! failures. Replicas on one PostgreSQL database share the work through [`Syncer::run_scheduled`]: the
+//! lock holder fetches, the others skip, and when it dies the next replica's tick finds the mirror stale.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use tokio_util::sync::CancellationToken;
+
+use super::Syncer;
+use crate::domain::SyncOutcome;
+
+/// When scheduled syncs run.
+#[derive(Debug, Clone, Copy)]
+pub struct Schedule {
+    pub interval: Duration,
+    /// Daily time of day in `timezone`; when set it decides the ticks and `interval` only the start-up check.
+    pub at: Option<NaiveTime>,
+    pub timezone: Tz,
+}
+
+/// The first retry delay after a failure; it doubles per failure up to the interval.
+const FIRST_RETRY: Duration = Duration::from_secs(30);
+
+impl Schedule {
+    /// How long to sleep before the next tick.
+    pub fn until_next(&self, now: DateTime<Utc>) -> Duration {
+        match self.at {
+            None => self.interval,
+            Some(at) => (next_daily(at, self.timezone, now) - now)
+                .to_std()
+                .unwrap_or(self.interval),
+        }
+    }
+
+    /// A tick skips when a sync succeeded after this instant. Half an interval lets replicas whose timers
+    /// are out of phase share one sync per interval, while the replica that synced last time still syncs
+    /// on its next tick.
+    pub fn fresh_since(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        match self.at {
+            None => now - self.interval / 2,
+            Some(_) => now - chrono::Duration::hours(12),
+        }
+    }
+
+    /// The delay after `failures` consecutive failures.
+    pub fn retry_after(&self, failures: u32) -> Duration {
+        let doubled =
+            FIRST_RETRY.saturating_mul(2u32.saturating_pow(failures.saturating_sub(1).min(16)));
+        doubled.min(self.interval.max(Duration::from_secs(1)))
+    }
+}
+
+/// The next `at` in `tz` strictly after `now`.
+fn next_daily(at: NaiveTime, tz: Tz, now: DateTime<Utc>) -> DateTime<Utc> {
+    let local_today = now.with_timezone(&tz).date_naive();
+    for days in 0..=2 {
+        let date = local_today + chrono::Days::new(days);
+        if let Some(candidate) = tz.from_local_datetime(&date.and_time(at)).earliest() {
+            let candidate = candidate.with_timezone(&Utc);
+            if candidate > now {
+                return candidate;
+            }
+        }
+    }
+    now + chrono::Duration::days(1)
+}
+
+/// Runs scheduled syncs until `shutdown`; a sync in flight when shutdown comes is finished (or rolled
+/// back by its own error handling) before this returns, never cut in the middle.
+pub async fn run(syncer: Arc<Syncer>, schedule: Schedule, shutdown: CancellationToken) {
+    tracing::info!(interval_seconds = schedule.interval.as_secs(), at = ?schedule.at, "scheduled syncs on");
+    let mut failures = 0u32;
+    // Start-up: sync at once unless one succeeded within the interval.
+    let mut fresh_since = Utc::now() - schedule.interval;
+    loop {
+        match syncer.run_scheduled(fresh_since).await {
+            Ok(Some(report)) if report.outcome == SyncOutcome::Succeeded => failures = 0,
+            Ok(Some(_)) => failures += 1,
+            Ok(None) => failures = 0,
+            Err(err) => {
+                tracing::error!(error = %err, "scheduled sync could not run");
+                failures += 1;
+            }
+        }
+        let delay = if failures > 0 {
+            schedule.retry_after(failures)
+        } else {
+            schedule.until_next(Utc::now())
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = shutdown.cancelled() => break,
+        }
+        fresh_since = schedule.fresh_since(Utc::now());
+    }
+    tracing::info!("scheduled syncs stopped");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn daily_ticks_follow_the_zone() {
+        let at = NaiveTime::from_hms_opt(2, 0, 0).expect("time");
+        // 2026-11-24 20:00 UTC is 03:00 on the 25th in Vietnam: the next 02:00 there is the 26th, 19:00 UTC.
+        let now = Utc
+            .with_ymd_and_hms(2026, 11, 24, 20, 0, 0)
+            .single()
+            .expect("instant");
+        let next = next_daily(at, chrono_tz::Asia::Ho_Chi_Minh, now);
+        assert_eq!(
+            next,
+            Utc.with_ymd_and_hms(2026, 11, 25, 19, 0, 0)
+                .single()
+                .expect("instant")
+        );
+    }
+
+    #[test]
+    fn retries_back_off_up_to_the_interval() {
+        let schedule = Schedule {
+            interval: Duration::from_secs(600),
+            at: None,
+            timezone: chrono_tz::UTC,
+        };
+        assert_eq!(schedule.retry_after(1), Duration::from_secs(30));
+        assert_eq!(schedule.retry_after(2), Duration::from_secs(60));
+        assert_eq!(schedule.retry_after(5), Duration::from_secs(480));
+        assert_eq!(schedule.retry_after(9), Duration::from_secs(600));
+    }
+}

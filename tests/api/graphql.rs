@@ -1,0 +1,651 @@
+//! The GraphQL schema in process (`schema.execute`): every query, filter, mutation and pagination edge,
+//! the role rules, error codes, the statement count of a page, and the SDL golden file.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_graphql::{Request, Variables};
+use caresoft_bridge::config::MaxRemoval;
+use caresoft_bridge::domain::Trigger;
+use caresoft_bridge::events::EventBus;
+use caresoft_bridge::graphql::auth::Role;
+use caresoft_bridge::graphql::{ApiDeps, AppSchema, build_schema, with_request_data};
+use caresoft_bridge::hr::{self, ImportOptions};
+use caresoft_bridge::sync::SyncRequest;
+use sea_orm::DatabaseConnection;
+use serde_json::{Value, json};
+
+use crate::helpers::{StandIn, TestDb};
+use crate::on_both_engines;
+
+const STAFF: &str = "employee_code,full_name,email,phone,department,status
+NV001,Nguyễn Văn An,an@acme.vn,,Chăm sóc khách hàng,active
+NV002,Trần Thị Bình,binh@acme.vn,0912345678,Kinh doanh,terminated
+NV003,Lê Hoàng Cường,cuong@acme.vn,,Kỹ thuật,active
+NV004A,Phạm Dũng,shared@acme.vn,,Kỹ thuật,active
+NV004B,Phạm Dung,shared@acme.vn,,Kỹ thuật,active
+NV009,Đỗ Thị Không Ghế,noseat@acme.vn,,Kinh doanh,active
+";
+
+fn agent(id: i64, group: (i64, &str), email: Option<&str>, call: &str, chat: &str) -> Value {
+    json!({"id": id, "username": format!("Chuyên viên {id:02}"), "email": email, "phone_no": null,
+           "agent_id": format!("{}", 5000 + id), "group_id": group.0, "group_name": group.1, "role_id": 1,
+           "call_status": call, "chat_status": chat, "ticket_status": "LOGOUT"})
+}
+
+const CSKH: (i64, &str) = (100, "Chăm sóc khách hàng");
+const SALES: (i64, &str) = (200, "Kinh doanh");
+
+fn roster() -> Vec<Value> {
+    let mut agents = vec![
+        agent(1, CSKH, Some("an@acme.vn"), "AVAILABLE", "AVAILABLE"),
+        agent(2, SALES, Some("binh@acme.vn"), "NOT AVAILABLE", "AVAILABLE"),
+        agent(3, CSKH, Some("cuong@acme.vn"), "LOGOUT", "NOT AVAILABLE"),
+        agent(4, CSKH, Some("shared@acme.vn"), "AVAILABLE", "LOGOUT"),
+        agent(5, SALES, Some("ghost@acme.vn"), "AVAILABLE", "AVAILABLE"),
+        // Nguyễn Văn An holds a second seat.
+        agent(6, SALES, Some("AN@acme.vn"), "BUSY", "AVAILABLE"),
+    ];
+    agents.extend((10..70).map(|id| agent(id, SALES, None, "LOGOUT", "LOGOUT")));
+    agents
+}
+
+struct Api {
+    schema: AppSchema,
+    db: DatabaseConnection,
+    caresoft: StandIn,
+    t: TestDb,
+}
+
+impl Api {
+    async fn new(t: TestDb) -> Api {
+        let caresoft = StandIn::start().await;
+        caresoft.serve(&roster()).await;
+        let syncer = Arc::new(caresoft.syncer(t.db.clone(), "20%"));
+        syncer
+            .run(SyncRequest::new(Trigger::Cli))
+            .await
+            .expect("first sync");
+        let parsed = hr::parse_employees(STAFF.as_bytes()).expect("CSV");
+        hr::import_rows(&t.db, parsed.rows, parsed.errors, ImportOptions::default())
+            .await
+            .expect("import");
+        let schema = build_schema(ApiDeps {
+            db: t.db.clone(),
+            syncer,
+            events: EventBus::new(),
+            max_removal: MaxRemoval::parse("20%").expect("share"),
+            introspection: true,
+        });
+        Api {
+            schema,
+            db: t.db.clone(),
+            caresoft,
+            t,
+        }
+    }
+
+    async fn run_as(&self, role: Role, query: &str, variables: Value) -> async_graphql::Response {
+        let request = Request::new(query).variables(Variables::from_json(variables));
+        self.schema
+            .execute(with_request_data(request, &self.db, role))
+            .await
+    }
+
+    /// Runs as admin and returns `data`, failing on any error.
+    async fn data(&self, query: &str, variables: Value) -> Value {
+        let response = self.run_as(Role::Admin, query, variables).await;
+        assert!(response.errors.is_empty(), "{query}: {:?}", response.errors);
+        response.data.into_json().expect("JSON data")
+    }
+
+    /// Runs as admin and returns the first error's code.
+    async fn error_code(&self, query: &str, variables: Value) -> String {
+        let response = self.run_as(Role::Admin, query, variables).await;
+        let error = response
+            .errors
+            .first()
+            .unwrap_or_else(|| panic!("{query} should fail"));
+        let code = error
+            .extensions
+            .as_ref()
+            .and_then(|e| e.get("code"))
+            .cloned();
+        match code {
+            Some(async_graphql::Value::String(code)) => code,
+            other => panic!("error without a code: {error:?} {other:?}"),
+        }
+    }
+}
+
+fn ids(connection: &Value) -> Vec<String> {
+    connection["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .map(|n| n["id"].as_str().expect("id").to_string())
+        .collect()
+}
+
+on_both_engines!(agents_filters_combine, |t: TestDb| async move {
+    let api = Api::new(t).await;
+    let q = "query($g: String, $gid: Int, $cs: ChannelStatusInput, $m: MatchStatus, $e: EmployeeStatus, $s: String) {
+        agents(group: $g, groupId: $gid, channelStatus: $cs, matchStatus: $m, employeeStatus: $e, search: $s, first: 100) {
+            totalCount nodes { id } } }";
+    let cases = [
+        (json!({"g": "Chăm sóc khách hàng"}), vec!["1", "3", "4"]),
+        (
+            json!({"gid": 100, "cs": {"channel": "CALL", "status": "AVAILABLE"}}),
+            vec!["1", "4"],
+        ),
+        (json!({"cs": {"status": "NOT_AVAILABLE"}}), vec!["2", "3"]),
+        (
+            json!({"cs": {"channel": "CALL", "status": "UNKNOWN"}}),
+            vec!["6"],
+        ),
+        (json!({"m": "AMBIGUOUS"}), vec!["4"]),
+        (json!({"m": "MATCHED", "gid": 200}), vec!["2", "6"]),
+        (json!({"e": "TERMINATED"}), vec!["2"]),
+        (json!({"s": "GHOST"}), vec!["5"]),
+        (json!({"s": "5003"}), vec!["3"]),
+        (
+            json!({"g": "Kinh doanh", "cs": {"channel": "CHAT", "status": "AVAILABLE"}, "m": "UNMATCHED"}),
+            vec!["5"],
+        ),
+    ];
+    for (variables, expected) in cases {
+        let data = api.data(q, variables.clone()).await;
+        assert_eq!(ids(&data["agents"]), expected, "{variables}");
+        assert_eq!(data["agents"]["totalCount"], expected.len(), "{variables}");
+    }
+});
+
+on_both_engines!(
+    pages_follow_relay_and_stay_stable_while_rows_are_added,
+    |t: TestDb| async move {
+        let api = Api::new(t).await;
+        let q = "query($first: Int, $after: String, $o: AgentOrderBy) { agents(first: $first, after: $after, orderBy: $o) {
+        totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id } } nodes { id } } }";
+        let all = api.data(q, json!({})).await;
+        assert_eq!(all["agents"]["totalCount"], 66);
+        assert_eq!(ids(&all["agents"]).len(), 50, "first defaults to 50");
+        assert_eq!(all["agents"]["pageInfo"]["hasNextPage"], true);
+
+        let first = api.data(q, json!({"first": 3})).await;
+        assert_eq!(ids(&first["agents"]), ["1", "2", "3"]);
+        let cursor = first["agents"]["pageInfo"]["endCursor"]
+            .as_str()
+            .expect("cursor")
+            .to_string();
+        assert_eq!(first["agents"]["edges"][2]["cursor"], cursor.as_str());
+
+        // A new agent with a smaller id arrives between the two pages: the next page neither repeats nor skips.
+        let mut agents = roster();
+        agents.push(agent(0, CSKH, None, "LOGOUT", "LOGOUT"));
+        api.caresoft.serve(&agents).await;
+        api.caresoft
+            .syncer(api.db.clone(), "20%")
+            .run(SyncRequest::new(Trigger::Cli))
+            .await
+            .expect("sync");
+        let next = api.data(q, json!({"first": 3, "after": cursor})).await;
+        assert_eq!(ids(&next["agents"]), ["4", "5", "6"]);
+
+        let by_name = api.data(q, json!({"first": 2, "o": "USERNAME_DESC"})).await;
+        assert_eq!(ids(&by_name["agents"]), ["69", "68"]);
+        let after = by_name["agents"]["pageInfo"]["endCursor"]
+            .as_str()
+            .expect("cursor");
+        let more = api
+            .data(q, json!({"first": 2, "o": "USERNAME_DESC", "after": after}))
+            .await;
+        assert_eq!(ids(&more["agents"]), ["67", "66"]);
+
+        let last = api.data(q, json!({"first": 500, "after": cursor})).await;
+        assert_eq!(last["agents"]["pageInfo"]["hasNextPage"], false);
+    }
+);
+
+on_both_engines!(
+    bad_page_arguments_are_bad_user_input,
+    |t: TestDb| async move {
+        let api = Api::new(t).await;
+        let q = "query($first: Int, $after: String, $o: AgentOrderBy) { agents(first: $first, after: $after, orderBy: $o) { nodes { id } } }";
+        assert_eq!(
+            api.error_code(q, json!({"first": -1})).await,
+            "BAD_USER_INPUT"
+        );
+        assert_eq!(
+            api.error_code(q, json!({"first": 501})).await,
+            "BAD_USER_INPUT"
+        );
+        assert_eq!(
+            api.error_code(q, json!({"after": "garbage!"})).await,
+            "BAD_USER_INPUT"
+        );
+        let employees = api
+            .data(
+                "{ employees(first: 1) { pageInfo { endCursor } } }",
+                json!({}),
+            )
+            .await;
+        let foreign = employees["employees"]["pageInfo"]["endCursor"]
+            .as_str()
+            .expect("cursor");
+        assert_eq!(
+            api.error_code(q, json!({"after": foreign})).await,
+            "BAD_USER_INPUT",
+            "a cursor of another list"
+        );
+        let by_id = api
+            .data("{ agents(first: 1) { pageInfo { endCursor } } }", json!({}))
+            .await;
+        let other_order = by_id["agents"]["pageInfo"]["endCursor"]
+            .as_str()
+            .expect("cursor");
+        assert_eq!(
+            api.error_code(q, json!({"after": other_order, "o": "USERNAME_ASC"}))
+                .await,
+            "BAD_USER_INPUT"
+        );
+        assert_eq!(
+            api.error_code("{ agent(id: \"abc\") { id } }", json!({}))
+                .await,
+            "BAD_USER_INPUT"
+        );
+    }
+);
+
+on_both_engines!(
+    agents_employees_and_the_unmatched_lists,
+    |t: TestDb| async move {
+        let api = Api::new(t).await;
+        let data = api
+        .data(
+            r#"{
+            agent(id: "1") { id username agentId groupId groupName callStatus chatStatus ticketStatus ticketStatusRaw
+                             matchStatus matchedBy employee { employeeCode fullName status } removedAt }
+            missing: agent(id: "424242") { id }
+            employee(code: "NV001") { fullName department agents { id } }
+            unmatchedAgents(first: 100) { totalCount nodes { id } }
+            unmatchedEmployees { totalCount nodes { employeeCode } }
+            employees(search: "phạm") { totalCount nodes { employeeCode } }
+            terminated: employees(status: TERMINATED) { nodes { employeeCode } }
+        }"#,
+            json!({}),
+        )
+        .await;
+        assert_eq!(
+            data["agent"],
+            json!({"id": "1", "username": "Chuyên viên 01", "agentId": "5001", "groupId": 100, "groupName": "Chăm sóc khách hàng",
+               "callStatus": "AVAILABLE", "chatStatus": "AVAILABLE", "ticketStatus": "LOGOUT", "ticketStatusRaw": "LOGOUT",
+               "matchStatus": "MATCHED", "matchedBy": "EMAIL",
+               "employee": {"employeeCode": "NV001", "fullName": "Nguyễn Văn An", "status": "ACTIVE"}, "removedAt": null})
+        );
+        assert_eq!(data["missing"], Value::Null);
+        assert_eq!(
+            data["employee"]["agents"],
+            json!([{"id": "1"}, {"id": "6"}]),
+            "two seats, one person"
+        );
+        assert_eq!(data["unmatchedAgents"]["totalCount"], 61);
+        assert_eq!(ids(&data["unmatchedAgents"])[0], "5");
+        let codes: Vec<&str> = data["unmatchedEmployees"]["nodes"]
+            .as_array()
+            .expect("nodes")
+            .iter()
+            .filter_map(|n| n["employeeCode"].as_str())
+            .collect();
+        assert_eq!(codes, ["NV004A", "NV004B", "NV009"]);
+        assert_eq!(data["employees"]["totalCount"], 2);
+        assert_eq!(
+            data["terminated"]["nodes"],
+            json!([{"employeeCode": "NV002"}])
+        );
+    }
+);
+
+on_both_engines!(groups_count_statuses_per_channel, |t: TestDb| async move {
+    let api = Api::new(t).await;
+    let data = api
+        .data(
+            "{ groups { id name agentCount onCall: available(channel: CALL) counts { channel status count } }
+               statusSummary(groupId: 100) { channel status count } }",
+            json!({}),
+        )
+        .await;
+    let groups = data["groups"].as_array().expect("groups");
+    assert_eq!(groups.len(), 2);
+    assert_eq!(
+        (
+            groups[0]["id"].clone(),
+            groups[0]["agentCount"].clone(),
+            groups[0]["onCall"].clone()
+        ),
+        (json!(100), json!(3), json!(2))
+    );
+    assert_eq!(
+        (groups[1]["name"].clone(), groups[1]["agentCount"].clone()),
+        (json!("Kinh doanh"), json!(63))
+    );
+    let count = |counts: &Value, channel: &str, status: &str| {
+        counts
+            .as_array()
+            .expect("counts")
+            .iter()
+            .find(|c| c["channel"] == channel && c["status"] == status)
+            .expect("combo")["count"]
+            .clone()
+    };
+    assert_eq!(count(&groups[1]["counts"], "CHAT", "AVAILABLE"), 3);
+    assert_eq!(count(&groups[1]["counts"], "CALL", "UNKNOWN"), 1);
+    assert_eq!(count(&groups[1]["counts"], "TICKET", "LOGOUT"), 63);
+    assert_eq!(data["statusSummary"].as_array().expect("summary").len(), 12);
+    assert_eq!(count(&data["statusSummary"], "CHAT", "NOT_AVAILABLE"), 1);
+});
+
+on_both_engines!(review_history_and_freshness, |t: TestDb| async move {
+    let api = Api::new(t).await;
+    let mut agents = roster();
+    agents[0]["call_status"] = "LOGOUT".into();
+    agents[0]["group_name"] = "Kinh doanh".into();
+    api.caresoft.serve(&agents).await;
+    api.caresoft
+        .syncer(api.db.clone(), "20%")
+        .run(SyncRequest::new(Trigger::Cli))
+        .await
+        .expect("sync");
+
+    let data = api
+        .data(
+            r#"{ reviewAgents { totalCount nodes { id matchStatus matchedBy employee { id } candidates { via employee { employeeCode } } } }
+                 agent(id: "1") {
+                   statusEvents { channel from to toRaw }
+                   rosterChanges { field oldValue newValue }
+                   linkChanges { oldStatus newStatus newMethod newEmployee { employeeCode } cause } }
+                 syncRuns(first: 5) { trigger outcome fetched added updated statusChanges error durationSeconds }
+                 freshness { ageSeconds lastRun { outcome } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        data["reviewAgents"],
+        json!({"totalCount": 1, "nodes": [{"id": "4", "matchStatus": "AMBIGUOUS", "matchedBy": null, "employee": null,
+               "candidates": [{"via": "EMAIL", "employee": {"employeeCode": "NV004A"}}, {"via": "EMAIL", "employee": {"employeeCode": "NV004B"}}]}]})
+    );
+    let agent = &data["agent"];
+    assert_eq!(
+        agent["statusEvents"][0],
+        json!({"channel": "CALL", "from": "AVAILABLE", "to": "LOGOUT", "toRaw": "LOGOUT"})
+    );
+    assert_eq!(
+        agent["statusEvents"].as_array().expect("events").len(),
+        4,
+        "three first sightings and one change"
+    );
+    assert_eq!(
+        agent["rosterChanges"],
+        json!([{"field": "group_name", "oldValue": "Chăm sóc khách hàng", "newValue": "Kinh doanh"}])
+    );
+    assert_eq!(
+        agent["linkChanges"],
+        json!([{"oldStatus": "UNMATCHED", "newStatus": "MATCHED", "newMethod": "EMAIL", "newEmployee": {"employeeCode": "NV001"}, "cause": "import"},
+               {"oldStatus": null, "newStatus": "UNMATCHED", "newMethod": null, "newEmployee": null, "cause": "sync"}])
+    );
+    let runs = data["syncRuns"].as_array().expect("runs");
+    assert_eq!(runs.len(), 2);
+    assert_eq!(
+        (
+            runs[0]["outcome"].clone(),
+            runs[0]["updated"].clone(),
+            runs[0]["statusChanges"].clone()
+        ),
+        (json!("SUCCEEDED"), json!(1), json!(1))
+    );
+    assert_eq!(runs[1]["added"], 66);
+    assert_eq!(data["freshness"]["lastRun"]["outcome"], "SUCCEEDED");
+    assert!(
+        data["freshness"]["ageSeconds"]
+            .as_i64()
+            .is_some_and(|age| (0..60).contains(&age))
+    );
+});
+
+on_both_engines!(overrides_through_mutations, |t: TestDb| async move {
+    let api = Api::new(t).await;
+    let link = api
+        .data(r#"mutation { linkAgent(agentId: "5", employeeCode: "NV009") { id matchStatus matchedBy employee { employeeCode } } }"#, json!({}))
+        .await;
+    assert_eq!(
+        link["linkAgent"],
+        json!({"id": "5", "matchStatus": "MATCHED", "matchedBy": "MANUAL", "employee": {"employeeCode": "NV009"}})
+    );
+    let ignored = api
+        .data(
+            r#"mutation { ignoreAgent(agentId: "10") { matchStatus } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(ignored["ignoreAgent"]["matchStatus"], "IGNORED");
+    let unlinked = api
+        .data(
+            r#"mutation { unlinkAgent(agentId: "5") { matchStatus matchedBy } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        unlinked["unlinkAgent"],
+        json!({"matchStatus": "UNMATCHED", "matchedBy": null})
+    );
+    let counts = api
+        .data("{ unmatchedAgents { totalCount } }", json!({}))
+        .await;
+    assert_eq!(
+        counts["unmatchedAgents"]["totalCount"], 60,
+        "the ignored seat left the list"
+    );
+
+    assert_eq!(
+        api.error_code(
+            r#"mutation { linkAgent(agentId: "5", employeeCode: "NOPE") { id } }"#,
+            json!({})
+        )
+        .await,
+        "NOT_FOUND"
+    );
+    assert_eq!(
+        api.error_code(
+            r#"mutation { linkAgent(agentId: "999", employeeCode: "NV001") { id } }"#,
+            json!({})
+        )
+        .await,
+        "NOT_FOUND"
+    );
+    assert_eq!(
+        api.error_code(
+            r#"mutation { unlinkAgent(agentId: "5") { id } }"#,
+            json!({})
+        )
+        .await,
+        "BAD_USER_INPUT"
+    );
+});
+
+on_both_engines!(
+    upsert_employees_shares_the_import_rules,
+    |t: TestDb| async move {
+        let api = Api::new(t).await;
+        let q = "mutation($rows: [EmployeeInput!]!, $replace: Boolean, $dry: Boolean) {
+        upsertEmployees(rows: $rows, replace: $replace, dryRun: $dry) { added updated removed unchanged dryRun } }";
+        let rows = json!([
+            {"employeeCode": "NV005", "fullName": "Võ Thị Em", "email": "ghost@acme.vn", "status": "ACTIVE"},
+            {"employeeCode": "NV009", "fullName": "Đỗ Thị Không Ghế", "email": "noseat@acme.vn", "department": "Kinh doanh"}
+        ]);
+        let dry = api.data(q, json!({"rows": rows, "dry": true})).await;
+        assert_eq!(
+            dry["upsertEmployees"],
+            json!({"added": 1, "updated": 0, "removed": 0, "unchanged": 1, "dryRun": true})
+        );
+        let done = api.data(q, json!({"rows": rows})).await;
+        assert_eq!(done["upsertEmployees"]["added"], 1);
+        let agent = api
+            .data(
+                r#"{ agent(id: "5") { matchStatus employee { employeeCode } } }"#,
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            agent["agent"],
+            json!({"matchStatus": "MATCHED", "employee": {"employeeCode": "NV005"}})
+        );
+
+        let bad = api
+        .run_as(Role::Admin, q, json!({"rows": [{"employeeCode": " "}, {"employeeCode": "X1", "email": "a@@b"}, {"employeeCode": "X1"}]}))
+        .await;
+        let error = &bad.errors[0];
+        let extensions = error.extensions.as_ref().expect("extensions");
+        assert_eq!(
+            extensions.get("code"),
+            Some(&async_graphql::Value::from("BAD_USER_INPUT"))
+        );
+        let issues = extensions
+            .get("rows")
+            .cloned()
+            .expect("rows")
+            .into_json()
+            .expect("json");
+        assert_eq!(issues.as_array().map(Vec::len), Some(3), "{issues}");
+        assert_eq!(issues[0]["row"], 1);
+        assert_eq!(issues[0]["column"], "employee_code");
+        assert_eq!(issues[1]["column"], "email");
+        assert!(
+            issues[2]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("duplicate")
+        );
+
+        let guard = api
+            .run_as(
+                Role::Admin,
+                q,
+                json!({"rows": [rows[0].clone()], "replace": true}),
+            )
+            .await;
+        assert!(
+            guard.errors[0].message.contains("--allow-mass-removal")
+                || guard.errors[0].message.contains("refused"),
+            "{:?}",
+            guard.errors
+        );
+        assert_eq!(
+            api.t.count("employees").await,
+            7,
+            "nothing removed by the refused call"
+        );
+    }
+);
+
+on_both_engines!(sync_now_returns_the_run, |t: TestDb| async move {
+    let api = Api::new(t).await;
+    let data = api
+        .data(
+            "mutation { syncNow(dryRun: true) { trigger outcome fetched unchanged } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        data["syncNow"],
+        json!({"trigger": "API", "outcome": "DRY_RUN", "fetched": 66, "unchanged": 66})
+    );
+    let data = api
+        .data("mutation { syncNow { outcome } }", json!({}))
+        .await;
+    assert_eq!(data["syncNow"]["outcome"], "SUCCEEDED");
+});
+
+on_both_engines!(readers_cannot_mutate, |t: TestDb| async move {
+    let api = Api::new(t).await;
+    for mutation in [
+        "mutation { syncNow { id } }",
+        r#"mutation { linkAgent(agentId: "1", employeeCode: "NV001") { id } }"#,
+        r#"mutation { unlinkAgent(agentId: "1") { id } }"#,
+        r#"mutation { ignoreAgent(agentId: "1") { id } }"#,
+        r#"mutation { upsertEmployees(rows: []) { added } }"#,
+    ] {
+        let response = api.run_as(Role::Read, mutation, json!({})).await;
+        let code = response
+            .errors
+            .first()
+            .and_then(|e| e.extensions.as_ref())
+            .and_then(|e| e.get("code"))
+            .cloned();
+        assert_eq!(
+            code,
+            Some(async_graphql::Value::from("FORBIDDEN")),
+            "{mutation}"
+        );
+    }
+    let read = api
+        .run_as(Role::Read, "{ agents(first: 1) { totalCount } }", json!({}))
+        .await;
+    assert!(read.errors.is_empty());
+    assert_eq!(
+        api.t.count("sync_runs").await,
+        1,
+        "no sync ran for the reader"
+    );
+});
+
+/// Counts the statements a page costs: it must not grow with the page size.
+async fn statements_for(t: &TestDb, first: usize) -> usize {
+    let mut db = t.another_pool().await;
+    let counter = Arc::new(AtomicUsize::new(0));
+    let seen = counter.clone();
+    db.set_metric_callback(move |_| {
+        seen.fetch_add(1, Ordering::SeqCst);
+    });
+    let caresoft = StandIn::start().await;
+    let schema = build_schema(ApiDeps {
+        db: db.clone(),
+        syncer: Arc::new(caresoft.syncer(db.clone(), "20%")),
+        events: EventBus::new(),
+        max_removal: MaxRemoval::default(),
+        introspection: true,
+    });
+    let query = format!(
+        "{{ agents(first: {first}) {{ totalCount nodes {{ id username matchStatus matchedBy lastSeenAt employee {{ employeeCode agents {{ id }} }} }} }}
+           groups {{ id agentCount counts {{ count }} }} }}"
+    );
+    let response = schema
+        .execute(with_request_data(Request::new(query), &db, Role::Read))
+        .await;
+    assert!(response.errors.is_empty(), "{:?}", response.errors);
+    counter.load(Ordering::SeqCst)
+}
+
+on_both_engines!(
+    a_page_costs_the_same_statements_whatever_its_size,
+    |t: TestDb| async move {
+        let _api = Api::new(t).await;
+        let t = &_api.t;
+        let small = statements_for(t, 5).await;
+        let large = statements_for(t, 50).await;
+        assert_eq!(small, large, "statement count grows with the page: N+1");
+        assert!(
+            large <= 10,
+            "a page with employees and groups took {large} statements"
+        );
+    }
+);
+
+#[test]
+fn schema_graphql_matches_the_code() {
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql"))
+        .unwrap_or_default();
+    let current = caresoft_bridge::graphql::sdl();
+    assert!(
+        committed == current,
+        "schema.graphql is out of date; regenerate it with: cargo run -- schema > schema.graphql"
+    );
+}
