@@ -397,3 +397,41 @@ fn the_demo_starts_and_answers_a_query() {
         "the demo stops cleanly on Ctrl-C: {status}"
     );
 }
+
+/// The public GraphQL-over-HTTP audit suite (npm `graphql-http`) and graphql-js's `buildClientSchema`,
+/// run by `scripts/graphql-audit/audit.mjs` against a real server. `scripts/test` installs its packages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_graphql_over_http_audits_pass_and_graphql_js_loads_the_schema() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/graphql-audit");
+    if !std::path::Path::new(dir)
+        .join("node_modules/graphql-http")
+        .exists()
+    {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!(
+                "CI=true but {dir}/node_modules is missing: run `npm ci` there (scripts/test does)"
+            );
+        }
+        eprintln!(
+            "SKIPPED: {dir}/node_modules is missing (run scripts/test or `npm ci` there); the audits did not run"
+        );
+        return;
+    }
+    let server = start(&[]).await;
+    let url = server.url("/graphql");
+    let output = tokio::process::Command::new("node")
+        .arg(format!("{dir}/audit.mjs"))
+        .arg(&url)
+        .output()
+        .await
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let last = stdout.lines().last().unwrap_or_default().to_string();
+    assert!(
+        output.status.success(),
+        "audits failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(last.ends_with(" passed, 0 failed"), "{last}");
+    eprintln!("graphql-http audits: {last}");
+}

@@ -5,6 +5,7 @@ mod helpers;
 
 mod caresoft_client;
 mod graphql;
+mod graphql_http;
 mod http;
 mod reconcile;
 mod sync;
