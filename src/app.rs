@@ -6,13 +6,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context as _;
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseBackend, DatabaseConnection};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::caresoft::CareSoftClient;
 use crate::config::Settings;
-use crate::events::EventBus;
+use crate::events::{EventBus, relay_postgres};
 use crate::graphql::auth::Tokens;
 use crate::graphql::{ApiDeps, build_schema};
 use crate::http::{self, HttpState};
@@ -26,6 +26,8 @@ pub struct Application {
     router: axum::Router,
     syncer: Arc<Syncer>,
     schedule: Option<Schedule>,
+    /// On PostgreSQL: the database URL and bus of the LISTEN/NOTIFY event relay.
+    relay: Option<(String, DatabaseConnection, EventBus)>,
 }
 
 /// The syncer for `settings`; without CareSoft settings every sync fails with the message saying what to set.
@@ -52,7 +54,11 @@ impl Application {
         listen: SocketAddr,
     ) -> anyhow::Result<Self> {
         settings.check_listen(listen)?;
+        // Install the metrics recorder before anything records.
+        let _ = crate::metrics::handle();
         let events = EventBus::new();
+        let relay = (db.get_database_backend() == DatabaseBackend::Postgres)
+            .then(|| (settings.database_url.clone(), db.clone(), events.clone()));
         let syncer = Arc::new(syncer(settings, db.clone(), events.clone()));
         let schema = build_schema(ApiDeps {
             db: db.clone(),
@@ -92,6 +98,7 @@ impl Application {
             router,
             syncer,
             schedule,
+            relay,
         })
     }
 
@@ -114,6 +121,9 @@ impl Application {
                 shutdown.clone(),
             ))
         });
+        if let Some((url, db, events)) = self.relay {
+            tokio::spawn(relay_postgres(url, db, events, shutdown.clone()));
+        }
         let stop = shutdown.clone();
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(async move { stop.cancelled().await })

@@ -1,12 +1,29 @@
-//! Live events for subscribers: agent status changes and finished syncs. The process that applies a sync
-//! publishes here; with PostgreSQL, `notify` relays them between replicas.
+//! Live events for subscribers: agent status changes and finished syncs.
+//!
+//! On SQLite (one process) a sync publishes straight to the in-process [`EventBus`]. On PostgreSQL the
+//! process that applies a sync sends `NOTIFY caresoft_bridge_events` with just the run id (payloads are
+//! limited to 8,000 bytes), and every `serve` process, the sender included, runs [`relay_postgres`]: it
+//! LISTENs, loads the run's status events from the database and publishes them on its own bus. So a
+//! subscriber on any replica hears about a sync applied by any other, or by the CLI.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use entity::status_event;
+use sea_orm::sqlx::postgres::PgListener;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, Statement,
+};
 use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
 
 use crate::domain::{Channel, ChannelStatus};
+use crate::sync::StatusChange;
+
+/// The PostgreSQL notification channel.
+pub const CHANNEL: &str = "caresoft_bridge_events";
 
 /// One status change of one agent's channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,4 +75,121 @@ impl EventBus {
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.sender.subscribe()
     }
+}
+
+impl EventBus {
+    /// Announces a finished run and its applied status changes: NOTIFY on PostgreSQL (every replica's relay
+    /// publishes it), straight to this bus on SQLite. Failing to notify is logged; the sync stands.
+    pub async fn announce(
+        &self,
+        db: &DatabaseConnection,
+        run_id: i64,
+        changes: &[StatusChange],
+        at: DateTime<Utc>,
+    ) {
+        if db.get_database_backend() == DatabaseBackend::Postgres {
+            let notify = Statement::from_sql_and_values(
+                DatabaseBackend::Postgres,
+                "SELECT pg_notify($1, $2)",
+                [CHANNEL.into(), run_id.to_string().into()],
+            );
+            if let Err(err) = db.execute_raw(notify).await {
+                tracing::warn!(error = %err, run_id, "cannot notify other replicas of a finished sync");
+            }
+            return;
+        }
+        for change in changes {
+            if let Some(from) = change.old_status {
+                self.publish(Event::StatusChanged(StatusChanged {
+                    agent_id: change.agent_id,
+                    channel: change.channel,
+                    from,
+                    to: change.new_status,
+                    at,
+                }));
+            }
+        }
+        self.publish(Event::SyncCompleted { run_id });
+    }
+
+    /// Loads the status changes of `run_id` from the database and publishes them, then the run itself.
+    async fn publish_run(&self, db: &DatabaseConnection, run_id: i64) -> Result<(), DbErr> {
+        let rows = status_event::Entity::find()
+            .filter(status_event::Column::SyncRunId.eq(run_id))
+            .filter(status_event::Column::OldStatus.is_not_null())
+            .order_by_asc(status_event::Column::Id)
+            .all(db)
+            .await?;
+        for row in rows {
+            let (Some(channel), Some(from), Some(to)) = (
+                Channel::parse(&row.channel),
+                row.old_status.as_deref().and_then(ChannelStatus::parse),
+                ChannelStatus::parse(&row.new_status),
+            ) else {
+                continue;
+            };
+            self.publish(Event::StatusChanged(StatusChanged {
+                agent_id: row.agent_id,
+                channel,
+                from,
+                to,
+                at: row.observed_at,
+            }));
+        }
+        self.publish(Event::SyncCompleted { run_id });
+        Ok(())
+    }
+}
+
+/// LISTENs for finished syncs on PostgreSQL and publishes them on `bus` until `shutdown`. A lost
+/// connection is re-established (sqlx's listener reconnects); notifications sent meanwhile are missed,
+/// which subscribers tolerate as they would a slow consumer.
+pub async fn relay_postgres(
+    url: String,
+    db: DatabaseConnection,
+    bus: EventBus,
+    shutdown: CancellationToken,
+) {
+    let mut listener = loop {
+        match connect_listener(&url).await {
+            Ok(listener) => break listener,
+            Err(err) => {
+                tracing::warn!(error = %err, "event relay cannot LISTEN yet; retrying in 5 s");
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                    _ = shutdown.cancelled() => return,
+                }
+            }
+        }
+    };
+    tracing::info!(channel = CHANNEL, "event relay listening");
+    loop {
+        let notification = tokio::select! {
+            n = listener.recv() => n,
+            _ = shutdown.cancelled() => break,
+        };
+        match notification {
+            Ok(notification) => match notification.payload().parse::<i64>() {
+                Ok(run_id) => {
+                    if let Err(err) = bus.publish_run(&db, run_id).await {
+                        tracing::warn!(error = %err, run_id, "event relay cannot load a run");
+                    }
+                }
+                Err(_) => tracing::warn!(
+                    payload = notification.payload(),
+                    "event relay ignored a malformed notification"
+                ),
+            },
+            Err(err) => {
+                tracing::warn!(error = %err, "event relay lost its connection; reconnecting");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+async fn connect_listener(url: &str) -> Result<PgListener, sea_orm::sqlx::Error> {
+    let mut listener = PgListener::connect(url).await?;
+    listener.listen(CHANNEL).await?;
+    Ok(listener)
 }

@@ -9,6 +9,7 @@
 //! - [`sync`]: fetch → diff → apply in one transaction; the guard, dry runs and the run record.
 //! - [`reconcile`]: match keys, the matching rules, manual overrides.
 //! - [`hr`]: employee CSV parsing and import.
+//! - [`metrics`]: Prometheus metrics.
 //! - [`export`]: CSV/JSON exports for spreadsheets and reporting tools.
 //! - [`db`]: connections and the engine differences.
 //! - [`graphql`]: the GraphQL schema (types, roots, loaders, auth).
@@ -30,6 +31,7 @@ pub mod export;
 pub mod graphql;
 pub mod hr;
 pub mod http;
+pub mod metrics;
 pub mod reconcile;
 pub mod sync;
 pub mod telemetry;

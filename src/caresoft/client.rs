@@ -210,7 +210,15 @@ impl CareSoftClient {
                 attempt,
                 host = url.host_str().unwrap_or("")
             );
-            let failure = match self.attempt(url, page).instrument(span).await {
+            let result = self.attempt(url, page).instrument(span).await;
+            let outcome = match &result {
+                Ok(_) => "ok",
+                Err(AttemptError::Fatal(error)) => error.kind(),
+                Err(AttemptError::Transient(failure)) => failure.kind(),
+            };
+            metrics::counter!("caresoft_bridge_caresoft_requests_total", "outcome" => outcome)
+                .increment(1);
+            let failure = match result {
                 Ok(body) => return Ok(body),
                 Err(AttemptError::Fatal(error)) => return Err(error),
                 Err(AttemptError::Transient(failure)) => failure,
@@ -341,6 +349,16 @@ enum Transient {
 }
 
 impl Transient {
+    /// The same labels as [`CareSoftError::kind`], for metrics.
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Server { .. } => "server",
+            Self::Timeout => "timeout",
+            Self::Connect { .. } => "connect",
+        }
+    }
+
     fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::RateLimited { retry_after } => *retry_after,

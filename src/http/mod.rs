@@ -1,5 +1,5 @@
 //! The axum router: `/graphql` (GraphQL over HTTP), `/graphql/ws` (subscriptions), the IDEs, health and
-//! readiness probes; CORS, request tracing with latency, and the body limit around them.
+//! readiness probes, Prometheus metrics; CORS, request tracing with latency, and the body limit around them.
 
 pub mod graphql_http;
 pub mod ide;
@@ -62,7 +62,12 @@ pub fn router(state: HttpState, cors_origins: &[String]) -> Router {
         .route("/graphql/ws", get(graphql_ws))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route(
+            "/metrics",
+            get(crate::metrics::render).with_state(state.db.clone()),
+        )
         .with_state(state)
+        .layer(axum::middleware::from_fn(crate::metrics::track_http))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(DefaultMakeSpan::new().level(Level::INFO))

@@ -24,7 +24,7 @@ use tokio::sync::Mutex;
 use crate::caresoft::{CareSoftClient, CareSoftError};
 use crate::config::MaxRemoval;
 use crate::domain::{LinkCause, SyncOutcome, Trigger};
-use crate::events::{Event, EventBus, StatusChanged};
+use crate::events::EventBus;
 use crate::reconcile;
 pub use diff::{StatusChange, SyncCounts};
 
@@ -298,6 +298,11 @@ impl Syncer {
         .update(&self.db)
         .await?;
 
+        crate::metrics::record_sync(
+            report.outcome.as_str(),
+            report.trigger.as_str(),
+            report.duration,
+        );
         tracing::info!(
             run_id = report.run_id,
             trigger = report.trigger.as_str(),
@@ -314,21 +319,9 @@ impl Syncer {
             "sync finished"
         );
         if let Some(events) = &self.events {
-            let at = Utc::now();
-            for change in &report.status_changes {
-                if let Some(from) = change.old_status {
-                    events.publish(Event::StatusChanged(StatusChanged {
-                        agent_id: change.agent_id,
-                        channel: change.channel,
-                        from,
-                        to: change.new_status,
-                        at,
-                    }));
-                }
-            }
-            events.publish(Event::SyncCompleted {
-                run_id: report.run_id,
-            });
+            events
+                .announce(&self.db, report.run_id, &report.status_changes, Utc::now())
+                .await;
         }
         Ok(Some(report))
     }

@@ -1,0 +1,381 @@
+//! `bench`: the benchmark of issue 6. It generates a deterministic data set at scale, measures sync,
+//! reconcile and HR import on SQLite and PostgreSQL (median, min and max of several runs, with peak RSS), then
+//! GraphQL under load on a real `caresoft-bridge serve` over loopback against the raw-SQL floor (the same
+//! statements through sqlx), prints a table and writes the figures as JSON. `BENCHMARKS.md` explains the
+//! figures and records the latest ones.
+//!
+//! ```sh
+//! cargo run --release --bin bench -- --engine both --agents 20000 --employees 100000 --runs 5 \
+//!     --load-runs 3 --duration 10s --concurrency 32 --json target/bench-results.json
+//! ```
+//!
+//! Layout: `dataset` (the generator), `engine` (fresh databases, memory readings), `phases` (the timed
+//! library calls), `floor` (the resolvers' SQL, checked against them), `load` (server process, load driver),
+//! `report` (statistics, table, JSON, targets).
+
+mod dataset;
+mod engine;
+mod floor;
+mod load;
+mod phases;
+mod report;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use clap::Parser;
+
+use crate::dataset::{Dataset, Shape};
+use crate::engine::{Engine, FreshDb};
+use crate::floor::{Floor, QueryKind};
+use crate::load::{FloorWorker, GraphqlWorker, Server, drive};
+use crate::phases::Sources;
+use crate::report::{EngineResult, LoadResult, QueryLoad, Report};
+
+/// The default administrative PostgreSQL URL: loopback, trust auth, TLS off (sqlx 0.9.0 stalls ~44 ms per
+/// statement over TLS, see STACK-NOTES.md).
+const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable";
+
+/// Which engines to measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Engines {
+    Sqlite,
+    Postgres,
+    Both,
+}
+
+/// Benchmarks caresoft-bridge at scale: sync, reconcile, import, and GraphQL under load against raw SQL.
+#[derive(Debug, Parser)]
+#[command(name = "bench")]
+struct Args {
+    /// Engines to measure.
+    #[arg(long, value_enum, default_value = "both")]
+    engine: Engines,
+    /// CareSoft agents in the data set.
+    #[arg(long, default_value_t = 20_000)]
+    agents: usize,
+    /// HR employees in the data set (and in the imported CSV).
+    #[arg(long, default_value_t = 100_000)]
+    employees: usize,
+    /// Runs of the sync / reconcile / import phases per engine, each on a fresh database.
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    /// Runs of the load phase per engine (each: every query over GraphQL, then on the floor).
+    #[arg(long, default_value_t = 3)]
+    load_runs: usize,
+    /// Measured time of each load window.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    duration: Duration,
+    /// Unmeasured time before each load window (connections opened, statements prepared).
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+    warmup: Duration,
+    /// Concurrent keep-alive connections (GraphQL) and concurrent readers (floor).
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Seed of the data set.
+    #[arg(long, default_value_t = 6)]
+    seed: u64,
+    /// Where to write the figures as JSON.
+    #[arg(long, default_value = "target/bench-results.json")]
+    json: PathBuf,
+    /// PostgreSQL database to create the benchmark's databases from. Keep `sslmode=disable` on loopback.
+    #[arg(long, default_value = DEFAULT_PG_URL)]
+    pg_url: String,
+    /// The `caresoft-bridge` binary to serve with; default: beside this one, built first when run by cargo.
+    #[arg(long)]
+    server_bin: Option<PathBuf>,
+    /// Skip the sync / reconcile / import phases.
+    #[arg(long)]
+    skip_phases: bool,
+    /// Skip GraphQL under load.
+    #[arg(long)]
+    skip_load: bool,
+}
+
+impl Args {
+    /// The command that reproduces this run, every value spelled out.
+    fn command(&self) -> String {
+        let engine = match self.engine {
+            Engines::Sqlite => "sqlite",
+            Engines::Postgres => "postgres",
+            Engines::Both => "both",
+        };
+        let mut command = format!(
+            "cargo run --release --bin bench -- --engine {engine} --agents {} --employees {} --runs {} \
+             --load-runs {} --duration {} --warmup {} --concurrency {} --seed {} --json {}",
+            self.agents,
+            self.employees,
+            self.runs,
+            self.load_runs,
+            humantime::format_duration(self.duration),
+            humantime::format_duration(self.warmup),
+            self.concurrency,
+            self.seed,
+            self.json.display()
+        );
+        if self.pg_url != DEFAULT_PG_URL {
+            command.push_str(&format!(" --pg-url '{}'", self.pg_url));
+        }
+        if let Some(bin) = &self.server_bin {
+            command.push_str(&format!(" --server-bin {}", bin.display()));
+        }
+        if self.skip_phases {
+            command.push_str(" --skip-phases");
+        }
+        if self.skip_load {
+            command.push_str(" --skip-load");
+        }
+        command
+    }
+
+    fn engines(&self) -> Vec<Engine> {
+        match self.engine {
+            Engines::Sqlite => vec![Engine::Sqlite],
+            Engines::Postgres => vec![Engine::Postgres],
+            Engines::Both => vec![Engine::Sqlite, Engine::Postgres],
+        }
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    if args.runs == 0 || args.concurrency == 0 || args.agents == 0 {
+        bail!("--runs, --concurrency and --agents must be at least 1");
+    }
+    // The library logs warnings only; the figures go to stdout.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(run(args))
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let command = args.command();
+    println!("rerun: {command}");
+    if cfg!(debug_assertions) {
+        println!("WARNING: a debug build; these figures say nothing about release performance");
+    }
+    let engines = args.engines();
+    let server_bin = if args.skip_load {
+        None
+    } else {
+        Some(server_binary(args.server_bin.as_deref())?)
+    };
+    let mut report = Report::new(command, &args.pg_url, engines.contains(&Engine::Postgres)).await;
+    println!("{}", report.machine_line());
+
+    let shape = Shape {
+        agents: args.agents,
+        employees: args.employees,
+        seed: args.seed,
+    };
+    let data = dataset::generate(shape)?;
+    let scratch = tempfile::Builder::new()
+        .prefix("caresoft-bench-")
+        .tempdir()
+        .context("cannot create a scratch directory")?;
+    let csv = scratch.path().join("employees.csv");
+    std::fs::write(&csv, &data.employees_csv)
+        .with_context(|| format!("cannot write {}", csv.display()))?;
+    report.describe_data(shape, &data, data.employees_csv.len());
+    println!("{}", report.data_line());
+
+    let sources = Sources::start(&data).await?;
+    let outcome = measure(&args, &engines, &data, &csv, &sources, server_bin.as_deref(), &mut report).await;
+    sources.shutdown().await;
+    outcome?;
+
+    report.print();
+    let json = serde_json::to_string_pretty(&report.to_json())?;
+    if let Some(dir) = args.json.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    std::fs::write(&args.json, json)
+        .with_context(|| format!("cannot write {}", args.json.display()))?;
+    println!("\nfigures written to {}", args.json.display());
+    Ok(())
+}
+
+async fn measure(
+    args: &Args,
+    engines: &[Engine],
+    data: &Dataset,
+    csv: &Path,
+    sources: &Sources,
+    server_bin: Option<&Path>,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    for &engine in engines {
+        let mut result = EngineResult::new(engine);
+        if !args.skip_phases {
+            for run in 0..args.runs {
+                eprintln!("[{}] run {}/{}: import, syncs, reconcile", engine.name(), run + 1, args.runs);
+                let label = format!("run{run}");
+                let outcome =
+                    phases::run_once(engine, &args.pg_url, data, csv, sources, &label).await
+                        .with_context(|| format!("{} run {}", engine.name(), run + 1))?;
+                result.runs.push(outcome);
+            }
+        }
+        if let Some(server_bin) = server_bin {
+            result.load = Some(load_engine(args, engine, data, csv, sources, server_bin).await?);
+        }
+        report.engines.push(result);
+    }
+    Ok(())
+}
+
+/// The `caresoft-bridge` binary to serve with. Run by `cargo run`, the default one beside this binary is
+/// built first, so that the server measured is the library measured.
+fn server_binary(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if let Some(path) = explicit {
+        if !path.is_file() {
+            bail!("--server-bin {} is not a file", path.display());
+        }
+        return Ok(path.to_path_buf());
+    }
+    let exe = std::env::current_exe().context("cannot locate this binary")?;
+    let dir = exe.parent().context("this binary has no directory")?;
+    let path = dir.join(format!("caresoft-bridge{}", std::env::consts::EXE_SUFFIX));
+    // `cargo run` tells its child where cargo is; the build is a no-op when the binary is fresh.
+    if let Some(cargo) = std::env::var_os("CARGO") {
+        let mut build = std::process::Command::new(cargo);
+        build.args(["build", "--bin", "caresoft-bridge", "--quiet"]);
+        if !cfg!(debug_assertions) {
+            build.arg("--release");
+        }
+        eprintln!("building caresoft-bridge (the server under load) ...");
+        let status = build
+            .status()
+            .context("cannot run cargo to build caresoft-bridge")?;
+        if !status.success() {
+            bail!("cargo could not build caresoft-bridge; pass --server-bin to use an existing binary");
+        }
+    }
+    if !path.is_file() {
+        bail!(
+            "{} not found: build it with `cargo build --release --bin caresoft-bridge` or pass --server-bin",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+/// GraphQL under load and the floor, on one engine, against a database holding the whole data set.
+async fn load_engine(
+    args: &Args,
+    engine: Engine,
+    data: &Dataset,
+    csv: &Path,
+    sources: &Sources,
+    server_bin: &Path,
+) -> anyhow::Result<LoadResult> {
+    eprintln!("[{}] load: preparing the database", engine.name());
+    let fresh = FreshDb::create(engine, &args.pg_url, "load").await?;
+    let workdir = tempfile::Builder::new()
+        .prefix("caresoft-bench-serve-")
+        .tempdir()
+        .context("cannot create the server's directory")?;
+    let outcome = async {
+        phases::import(&fresh.db, csv).await?;
+        phases::sync(&phases::syncer(&fresh.db, &sources.full)?).await?;
+        let floor = Arc::new(Floor::new(&fresh.db, data.load_groups.clone()));
+        let statements = floor::check_against_resolvers(&fresh.url, &floor, &data.load_groups)
+            .await
+            .context("the floor's SQL check failed")?;
+        let server = Server::start(server_bin, &fresh.url, workdir.path()).await?;
+        let measured = load_windows(args, engine, data, &floor, &server, statements).await;
+        let stopped = server.stop().await;
+        let measured = measured?;
+        stopped?;
+        Ok::<_, anyhow::Error>(measured)
+    }
+    .await;
+    let dropped = fresh.drop_now().await;
+    let outcome = outcome?;
+    dropped?;
+    Ok(outcome)
+}
+
+async fn load_windows(
+    args: &Args,
+    engine: Engine,
+    data: &Dataset,
+    floor: &Arc<Floor>,
+    server: &Server,
+    statements: Vec<(QueryKind, usize)>,
+) -> anyhow::Result<LoadResult> {
+    shape_checks(&server.url, data).await?;
+    let mut result = LoadResult::default();
+    for (kind, count) in statements {
+        result.queries.push(QueryLoad::new(kind, count));
+    }
+    for run in 0..args.load_runs {
+        for query in &mut result.queries {
+            let kind = query.kind;
+            eprintln!(
+                "[{}] load run {}/{}: {} (GraphQL, then floor)",
+                engine.name(),
+                run + 1,
+                args.load_runs,
+                kind.key()
+            );
+            let workers =
+                GraphqlWorker::many(args.concurrency, &server.url, kind, &data.load_groups)?;
+            query
+                .graphql
+                .push(drive(workers, args.warmup, args.duration).await);
+            query.server_rss.push(server.rss()?);
+            let workers = (0..args.concurrency)
+                .map(|_| FloorWorker {
+                    floor: Arc::clone(floor),
+                    kind,
+                })
+                .collect();
+            query
+                .floor
+                .push(drive(workers, args.warmup, args.duration).await);
+        }
+    }
+    result.server_rss_end = Some(server.rss()?);
+    Ok(result)
+}
+
+/// Before any load: each query answers what the data set says it must (a wrong answer fast is no figure).
+async fn shape_checks(url: &str, data: &Dataset) -> anyhow::Result<()> {
+    let agents = load::ask(url, QueryKind::Agents, &data.load_groups).await?;
+    let nodes = agents["data"]["agents"]["nodes"]
+        .as_array()
+        .context("agents answered without nodes")?;
+    let with_employee = nodes.iter().filter(|n| n["employee"].is_object()).count();
+    if nodes.len() != 50 || with_employee == 0 {
+        bail!(
+            "agents answered {} nodes, {with_employee} with an employee; expected a full page with employees",
+            nodes.len()
+        );
+    }
+    let unseated = load::ask(url, QueryKind::UnmatchedEmployees, &data.load_groups).await?;
+    let total = unseated["data"]["unmatchedEmployees"]["totalCount"].as_u64();
+    if total != Some(data.expected.employees_without_seat as u64) {
+        bail!(
+            "unmatchedEmployees.totalCount is {total:?}, the data set has {} employees without a seat",
+            data.expected.employees_without_seat
+        );
+    }
+    let groups = load::ask(url, QueryKind::Groups, &data.load_groups).await?;
+    let count = groups["data"]["groups"].as_array().map(Vec::len);
+    if count != Some(data.groups) {
+        bail!("groups answered {count:?} groups, the data set has {}", data.groups);
+    }
+    Ok(())
+}

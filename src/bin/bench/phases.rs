@@ -1,0 +1,279 @@
+//! The timed phases of one run on a fresh database: HR import, first sync, no-change resync, resync with 1%
+//! changed, full reconcile. Each is timed by wall clock around the library call, with this process's peak
+//! RSS during it (reset before each phase where the kernel allows it).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context as _, bail};
+use caresoft_bridge::caresoft::{CareSoftClient, ClientConfig};
+use caresoft_bridge::config::MaxRemoval;
+use caresoft_bridge::demo::stand_in::{StandIn, StandInConfig};
+use caresoft_bridge::domain::{LinkCause, SyncOutcome, Trigger};
+use caresoft_bridge::hr::{ImportOptions, import_rows, parse_employees};
+use caresoft_bridge::reconcile::recompute;
+use caresoft_bridge::sync::{SyncReport, SyncRequest, Syncer};
+use chrono::Utc;
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, TransactionTrait};
+use serde_json::Value;
+
+use crate::dataset::{Dataset, Expected};
+use crate::engine::{self, Engine, FreshDb};
+
+pub const DOMAIN: &str = "acme";
+const TOKEN: &str = "bench-token";
+
+/// The phases, in the order a run takes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Phase {
+    Import,
+    FirstSync,
+    NoChangeResync,
+    OnePercentResync,
+    FullReconcile,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 5] = [
+        Phase::Import,
+        Phase::FirstSync,
+        Phase::NoChangeResync,
+        Phase::OnePercentResync,
+        Phase::FullReconcile,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Phase::Import => "import",
+            Phase::FirstSync => "first_sync",
+            Phase::NoChangeResync => "no_change_resync",
+            Phase::OnePercentResync => "one_percent_resync",
+            Phase::FullReconcile => "full_reconcile",
+        }
+    }
+}
+
+/// One phase of one run.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct Sample {
+    pub seconds: f64,
+    pub peak_rss_kib: u64,
+}
+
+/// One run on one engine.
+#[derive(Debug, Clone, Default)]
+pub struct RunResult {
+    pub samples: HashMap<Phase, Sample>,
+    /// Agent rows inserted or updated by the no-change resync (must be 0) and by the 1% resync.
+    pub no_change_writes: i64,
+    pub one_percent_writes: i64,
+    pub links_written: usize,
+    pub employees_imported: usize,
+}
+
+/// The two CareSoft stand-ins: the full list, and the list with 1% of agents changed.
+#[derive(Debug)]
+pub struct Sources {
+    pub full: StandIn,
+    pub changed: StandIn,
+}
+
+impl Sources {
+    pub async fn start(data: &Dataset) -> anyhow::Result<Sources> {
+        Ok(Sources {
+            full: stand_in(data.agents.clone()).await?,
+            changed: stand_in(data.changed_agents.clone()).await?,
+        })
+    }
+
+    pub async fn shutdown(self) {
+        self.full.shutdown().await;
+        self.changed.shutdown().await;
+    }
+}
+
+async fn stand_in(agents: Vec<Value>) -> anyhow::Result<StandIn> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("cannot bind the stand-in on loopback")?;
+    let config = StandInConfig {
+        domain: DOMAIN.into(),
+        token: TOKEN.into(),
+        // No churn: the no-change resync must see exactly the list of the first sync.
+        churn_every: std::time::Duration::ZERO,
+        seed: 0,
+    };
+    StandIn::start(listener, config, agents)
+        .await
+        .context("cannot start the CareSoft stand-in")
+}
+
+/// A syncer reading `source`.
+pub fn syncer(db: &DatabaseConnection, source: &StandIn) -> anyhow::Result<Syncer> {
+    let config = ClientConfig::new(source.base_url(), DOMAIN, TOKEN.to_string().into());
+    let client = CareSoftClient::new(config).context("cannot build the CareSoft client")?;
+    Ok(Syncer::new(
+        db.clone(),
+        Ok(client),
+        DOMAIN.into(),
+        MaxRemoval::default(),
+    ))
+}
+
+/// Times `work`, with the process's peak RSS during it.
+async fn timed<T>(work: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<(T, Sample)> {
+    engine::reset_peak_rss();
+    let started = Instant::now();
+    let value = work.await?;
+    let seconds = started.elapsed().as_secs_f64();
+    let peak_rss_kib = engine::rss(None)?.peak_kib;
+    Ok((
+        value,
+        Sample {
+            seconds,
+            peak_rss_kib,
+        },
+    ))
+}
+
+/// Parses and imports the HR CSV into the (empty) employees table; returns the rows imported.
+pub async fn import(db: &DatabaseConnection, csv: &Path) -> anyhow::Result<usize> {
+    let file =
+        std::fs::File::open(csv).with_context(|| format!("cannot open {}", csv.display()))?;
+    let parsed = parse_employees(std::io::BufReader::new(file))
+        .with_context(|| format!("cannot parse {}", csv.display()))?;
+    if !parsed.errors.is_empty() {
+        bail!(
+            "the generated CSV has {} bad rows, first: {}",
+            parsed.errors.len(),
+            parsed.errors[0]
+        );
+    }
+    let report = import_rows(db, parsed.rows, parsed.errors, ImportOptions::default())
+        .await
+        .context("import failed")?;
+    Ok(report.added)
+}
+
+/// Runs one sync and insists it succeeded.
+pub async fn sync(syncer: &Syncer) -> anyhow::Result<SyncReport> {
+    let report = syncer.run(SyncRequest::new(Trigger::Cli)).await?;
+    if report.outcome != SyncOutcome::Succeeded {
+        bail!("sync did not succeed: {}", report.summary_line());
+    }
+    Ok(report)
+}
+
+/// The links of the first sync, by status and method, against what the data set was built to produce.
+pub async fn check_links(db: &DatabaseConnection, expected: &Expected) -> anyhow::Result<()> {
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT status, COALESCE(method, ''), COUNT(*) FROM agent_links GROUP BY status, method",
+        ))
+        .await?;
+    let mut found = Expected::default();
+    for row in rows {
+        let status: String = row.try_get_by_index(0)?;
+        let method: String = row.try_get_by_index(1)?;
+        let count = usize::try_from(row.try_get_by_index::<i64>(2)?)?;
+        match (status.as_str(), method.as_str()) {
+            ("MATCHED", "EMAIL") => found.matched_by_email = count,
+            ("MATCHED", "PHONE") => found.matched_by_phone = count,
+            ("AMBIGUOUS", _) => found.ambiguous = count,
+            ("CONFLICT", _) => found.conflict = count,
+            ("UNMATCHED", _) => found.unmatched = count,
+            other => bail!("unexpected link kind {other:?} ({count})"),
+        }
+    }
+    found.employees_without_seat = expected.employees_without_seat;
+    if found != *expected {
+        bail!("the first sync linked {found:?}, the data set was built for {expected:?}");
+    }
+    Ok(())
+}
+
+/// One run: a fresh database, then every phase in order; the database is dropped whatever happens.
+pub async fn run_once(
+    engine: Engine,
+    admin_url: &str,
+    data: &Dataset,
+    csv: &Path,
+    sources: &Sources,
+    label: &str,
+) -> anyhow::Result<RunResult> {
+    let fresh = FreshDb::create(engine, admin_url, label).await?;
+    let result = phases(&fresh.db, data, csv, sources).await;
+    let dropped = fresh.drop_now().await;
+    let result = result?;
+    dropped?;
+    Ok(result)
+}
+
+async fn phases(
+    db: &DatabaseConnection,
+    data: &Dataset,
+    csv: &Path,
+    sources: &Sources,
+) -> anyhow::Result<RunResult> {
+    let mut out = RunResult::default();
+    let agents = data.agents.len();
+
+    let (imported, sample) = timed(import(db, csv)).await?;
+    out.employees_imported = imported;
+    out.samples.insert(Phase::Import, sample);
+
+    let full = syncer(db, &sources.full)?;
+    let (report, sample) = timed(sync(&full)).await?;
+    if report.counts.added != agents {
+        bail!("first sync added {} agents, not {agents}", report.counts.added);
+    }
+    out.samples.insert(Phase::FirstSync, sample);
+    check_links(db, &data.expected).await?;
+
+    // Counted from here on only: the trigger would slow the first sync's 20,000 inserts.
+    engine::count_agent_writes(db).await?;
+    let (report, sample) = timed(sync(&full)).await?;
+    out.no_change_writes = engine::agent_writes(db).await?;
+    if report.counts.unchanged != agents {
+        bail!(
+            "no-change resync saw {} unchanged agents, not {agents}",
+            report.counts.unchanged
+        );
+    }
+    out.samples.insert(Phase::NoChangeResync, sample);
+
+    let changed = syncer(db, &sources.changed)?;
+    let (report, sample) = timed(sync(&changed)).await?;
+    out.one_percent_writes = engine::agent_writes(db).await? - out.no_change_writes;
+    if report.counts.updated != data.changed {
+        bail!(
+            "1% resync updated {} agents, not {}",
+            report.counts.updated,
+            data.changed
+        );
+    }
+    out.samples.insert(Phase::OnePercentResync, sample);
+
+    // A full reconcile: every link written again. Clearing them is not timed.
+    db.execute_unprepared("DELETE FROM link_candidates").await?;
+    db.execute_unprepared("DELETE FROM agent_links").await?;
+    let (counts, sample) = timed(async {
+        // In one transaction, as sync and import run it.
+        let txn = db.begin().await?;
+        let counts = recompute(&txn, LinkCause::Sync, Utc::now()).await?;
+        txn.commit().await?;
+        Ok(counts)
+    })
+    .await?;
+    if counts.links_changed != agents {
+        bail!(
+            "full reconcile wrote {} links, not {agents}",
+            counts.links_changed
+        );
+    }
+    out.links_written = counts.links_changed;
+    out.samples.insert(Phase::FullReconcile, sample);
+    Ok(out)
+}

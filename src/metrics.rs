@@ -1,0 +1,208 @@
+//! Prometheus metrics at `/metrics`, through the `metrics` facade and its Prometheus exporter.
+//!
+//! Counters and histograms are recorded where things happen (sync runs, CareSoft requests, HTTP requests).
+//! Gauges that describe the shared database (agents by channel and status, unmatched counts, pool use) are
+//! read at scrape time, so every replica reports the same, current figures whoever ran the last sync.
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
+
+use crate::domain::{Channel, ChannelStatus};
+
+/// Buckets for durations, from a fast HTTP request to a slow sync.
+const BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+];
+
+/// The process-wide recorder; installed once, on first use (tests build several apps in one process).
+pub fn handle() -> Option<&'static PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), BUCKETS)
+                .ok()?
+                .build_recorder();
+            let handle = recorder.handle();
+            metrics::set_global_recorder(recorder).ok()?;
+            describe();
+            Some(handle)
+        })
+        .as_ref()
+}
+
+fn describe() {
+    metrics::describe_histogram!(
+        "caresoft_bridge_sync_duration_seconds",
+        metrics::Unit::Seconds,
+        "Duration of sync runs, by outcome."
+    );
+    metrics::describe_counter!(
+        "caresoft_bridge_syncs_total",
+        "Sync runs, by outcome and trigger."
+    );
+    metrics::describe_counter!(
+        "caresoft_bridge_caresoft_requests_total",
+        "CareSoft API request attempts, by outcome."
+    );
+    metrics::describe_histogram!(
+        "caresoft_bridge_http_request_duration_seconds",
+        metrics::Unit::Seconds,
+        "HTTP request latency, by route, method and status."
+    );
+    metrics::describe_gauge!(
+        "caresoft_bridge_agents",
+        "Current agents, by channel and status."
+    );
+    metrics::describe_gauge!(
+        "caresoft_bridge_unmatched_agents",
+        "Current agents whose match status is UNMATCHED."
+    );
+    metrics::describe_gauge!(
+        "caresoft_bridge_unmatched_employees",
+        "ACTIVE employees with no MATCHED current agent."
+    );
+    metrics::describe_gauge!(
+        "caresoft_bridge_db_pool_connections",
+        "Database pool connections, by state (idle, in_use)."
+    );
+}
+
+/// Records a finished sync run.
+pub fn record_sync(outcome: &'static str, trigger: &'static str, duration: Duration) {
+    metrics::counter!("caresoft_bridge_syncs_total", "outcome" => outcome, "trigger" => trigger)
+        .increment(1);
+    metrics::histogram!("caresoft_bridge_sync_duration_seconds", "outcome" => outcome)
+        .record(duration.as_secs_f64());
+}
+
+/// Axum middleware: one latency observation per request, labelled by the matched route (not the raw path,
+/// which would let clients create unbounded label values).
+pub async fn track_http(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let method = request.method().to_string();
+    let response = next.run(request).await;
+    metrics::histogram!(
+        "caresoft_bridge_http_request_duration_seconds",
+        "route" => route,
+        "method" => method,
+        "status" => response.status().as_u16().to_string()
+    )
+    .record(started.elapsed().as_secs_f64());
+    response
+}
+
+const STATUSES: [ChannelStatus; 4] = [
+    ChannelStatus::Available,
+    ChannelStatus::NotAvailable,
+    ChannelStatus::Logout,
+    ChannelStatus::Unknown,
+];
+
+const CHANNEL_COLUMNS: [(Channel, &str); 3] = [
+    (Channel::Call, "call_status"),
+    (Channel::Chat, "chat_status"),
+    (Channel::Ticket, "ticket_status"),
+];
+
+/// Reads the database gauges; a failure is logged and leaves the previous values.
+async fn refresh_gauges(db: &DatabaseConnection) {
+    let backend = db.get_database_backend();
+    for (channel, column) in CHANNEL_COLUMNS {
+        // `column` is a constant of this file, never client input.
+        let sql = format!(
+            "SELECT {column}, COUNT(*) FROM agents WHERE removed_at IS NULL GROUP BY {column}"
+        );
+        match db.query_all_raw(Statement::from_string(backend, sql)).await {
+            Ok(rows) => {
+                let mut counts = STATUSES.map(|status| (status, 0i64));
+                for row in rows {
+                    let stored: String = row.try_get_by_index(0).unwrap_or_default();
+                    let count: i64 = row.try_get_by_index(1).unwrap_or_default();
+                    let status = ChannelStatus::parse(&stored).unwrap_or(ChannelStatus::Unknown);
+                    if let Some(slot) = counts.iter_mut().find(|(s, _)| *s == status) {
+                        slot.1 += count;
+                    }
+                }
+                // Every combination is set, zeros included, so a status that empties does not keep its old value.
+                for (status, count) in counts {
+                    metrics::gauge!("caresoft_bridge_agents", "channel" => channel.as_str(), "status" => status.as_str())
+                        .set(count as f64);
+                }
+            }
+            Err(err) => tracing::warn!(error = %err, "metrics: cannot count agents"),
+        }
+    }
+    for (name, sql) in [
+        (
+            "caresoft_bridge_unmatched_agents",
+            "SELECT COUNT(*) FROM agents a LEFT JOIN agent_links l ON l.agent_id = a.id \
+             WHERE a.removed_at IS NULL AND COALESCE(l.status, 'UNMATCHED') = 'UNMATCHED'",
+        ),
+        (
+            "caresoft_bridge_unmatched_employees",
+            "SELECT COUNT(*) FROM employees e WHERE e.removed_at IS NULL AND e.status = 'active' AND NOT EXISTS (\
+             SELECT 1 FROM agent_links l JOIN agents a ON a.id = l.agent_id \
+             WHERE l.employee_id = e.id AND l.status = 'MATCHED' AND a.removed_at IS NULL)",
+        ),
+    ] {
+        match db
+            .query_one_raw(Statement::from_string(backend, sql.to_string()))
+            .await
+        {
+            Ok(Some(row)) => {
+                metrics::gauge!(name).set(row.try_get_by_index::<i64>(0).unwrap_or_default() as f64)
+            }
+            Ok(None) => {}
+            Err(err) => tracing::warn!(error = %err, metric = name, "metrics: cannot count"),
+        }
+    }
+    let (size, idle) = pool_use(db);
+    metrics::gauge!("caresoft_bridge_db_pool_connections", "state" => "idle").set(idle as f64);
+    metrics::gauge!("caresoft_bridge_db_pool_connections", "state" => "in_use")
+        .set((size as usize).saturating_sub(idle) as f64);
+}
+
+fn pool_use(db: &DatabaseConnection) -> (u32, usize) {
+    match db.get_database_backend() {
+        DatabaseBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+        DatabaseBackend::Sqlite => {
+            let pool = db.get_sqlite_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+        _ => (0, 0),
+    }
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn render(State(db): State<DatabaseConnection>) -> Response {
+    let Some(handle) = handle() else {
+        return (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "metrics recorder unavailable",
+        )
+            .into_response();
+    };
+    refresh_gauges(&db).await;
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        handle.render(),
+    )
+        .into_response()
+}
