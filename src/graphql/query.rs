@@ -4,19 +4,16 @@
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{employee, sync_run};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Statement,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
+use super::aggregates::{all_counts, status_groups};
 use super::errors::{ApiError, OrInternal};
 use super::lists::{
     self, AgentConnection, AgentFilter, AgentOrderBy, ChannelStatusInput, EmployeeConnection,
     EmployeeFilter,
 };
 use super::types::{
-    Agent, Channel, ChannelStatus, Employee, EmployeeStatus, Group, MatchStatus, StatusCount,
-    SyncRun, agent_by_id,
+    Agent, Employee, EmployeeStatus, Group, MatchStatus, StatusCount, SyncRun, agent_by_id,
 };
 use crate::domain;
 use crate::reconcile::overrides;
@@ -300,81 +297,4 @@ impl Query {
             })
             .collect())
     }
-}
-
-const CHANNEL_COLUMNS: [(domain::Channel, &str); 3] = [
-    (domain::Channel::Call, "call_status"),
-    (domain::Channel::Chat, "chat_status"),
-    (domain::Channel::Ticket, "ticket_status"),
-];
-const STATUSES: [domain::ChannelStatus; 4] = [
-    domain::ChannelStatus::Available,
-    domain::ChannelStatus::NotAvailable,
-    domain::ChannelStatus::Logout,
-    domain::ChannelStatus::Unknown,
-];
-
-fn all_counts(mut count: impl FnMut(usize, usize) -> i64) -> Vec<StatusCount> {
-    let mut out = Vec::with_capacity(12);
-    for (c, (channel, _)) in CHANNEL_COLUMNS.iter().enumerate() {
-        for (s, status) in STATUSES.iter().enumerate() {
-            out.push(StatusCount {
-                channel: Channel::from(*channel),
-                status: ChannelStatus::from(*status),
-                count: count(c, s),
-            });
-        }
-    }
-    out
-}
-
-/// Per-group counts of every channel × status in one GROUP BY over current agents.
-async fn status_groups(
-    db: &DatabaseConnection,
-    group_id: Option<i64>,
-) -> async_graphql::Result<Vec<Group>> {
-    let mut sums = Vec::new();
-    for (_, column) in CHANNEL_COLUMNS {
-        for status in STATUSES {
-            sums.push(format!(
-                "CAST(SUM(CASE WHEN {column} = '{}' THEN 1 ELSE 0 END) AS BIGINT)",
-                status.as_str()
-            ));
-        }
-    }
-    // Everything interpolated above is a constant of this file; the group id is bound.
-    let filter = if group_id.is_some() {
-        "AND group_id = $1"
-    } else {
-        ""
-    };
-    let backend = db.get_database_backend();
-    let sql = format!(
-        "SELECT group_id, MAX(group_name), COUNT(*), {} FROM agents WHERE removed_at IS NULL {filter} \
-         GROUP BY group_id ORDER BY group_id",
-        sums.join(", ")
-    );
-    let sql = match backend {
-        sea_orm::DatabaseBackend::Postgres => sql,
-        _ => sql.replace("$1", "?"),
-    };
-    let statement = match group_id {
-        Some(id) => Statement::from_sql_and_values(backend, sql, [id.into()]),
-        None => Statement::from_string(backend, sql),
-    };
-    let rows = db.query_all_raw(statement).await.or_internal()?;
-    rows.iter()
-        .map(|row| {
-            let mut values = Vec::with_capacity(12);
-            for i in 0..12 {
-                values.push(row.try_get_by_index::<i64>(3 + i).or_internal()?);
-            }
-            Ok(Group {
-                id: row.try_get_by_index(0).or_internal()?,
-                name: row.try_get_by_index(1).or_internal()?,
-                agent_count: row.try_get_by_index(2).or_internal()?,
-                counts: all_counts(|c, s| values[c * 4 + s]),
-            })
-        })
-        .collect()
 }

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod caresoft_client;
+mod cli;
 mod graphql;
 mod graphql_http;
 mod http;

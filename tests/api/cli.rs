@@ -1,0 +1,210 @@
+//! The binary as scripts use it: summary lines on stdout, errors that say what to set, and exit statuses
+//! (0 success, 1 failure, 3 refused, 78 configuration error).
+
+use std::process::Output;
+
+use serde_json::Value;
+use wiremock::ResponseTemplate;
+
+use crate::helpers::{DOMAIN, StandIn, TestDb, agents_json};
+
+/// Runs `caresoft-bridge ARGS` against `db` and the stand-in, with a clean environment of its own.
+async fn run(t: &TestDb, caresoft: Option<&StandIn>, args: &[&str]) -> Output {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_caresoft-bridge"));
+    command
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", &t.url)
+        .env("RUST_LOG", "error")
+        .env("CARESOFT_MAX_ATTEMPTS", "1")
+        .current_dir(std::env::temp_dir());
+    if let Some(caresoft) = caresoft {
+        command
+            .env("CARESOFT_BASE_URL", caresoft.server.uri())
+            .env("CARESOFT_DOMAIN", DOMAIN)
+            .env("CARESOFT_API_TOKEN", "test-token");
+    }
+    command.output().await.expect("the binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[tokio::test]
+async fn sync_without_a_domain_is_a_configuration_error() {
+    let t = TestDb::sqlite().await;
+    let output = run(&t, None, &["sync"]).await;
+    assert_eq!(output.status.code(), Some(78));
+    assert!(
+        stderr(&output).contains("CARESOFT_DOMAIN is not set: sync needs it"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[tokio::test]
+async fn sync_prints_one_summary_line_and_json_on_request() {
+    let t = TestDb::sqlite().await;
+    let caresoft = StandIn::start().await;
+    caresoft.serve(&agents_json(4)).await;
+
+    let output = run(&t, Some(&caresoft), &["sync"]).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let line = stdout(&output);
+    let line = line.trim();
+    assert!(
+        line.starts_with(
+            "sync ok: 4 agents, 4 added, 0 updated, 0 removed, 0 returned, 0 status changes in "
+        ),
+        "{line}"
+    );
+    assert!(line.ends_with(" s"), "{line}");
+
+    let output = run(&t, Some(&caresoft), &["sync", "--json"]).await;
+    let report: Value = serde_json::from_str(stdout(&output).trim()).expect("JSON");
+    assert_eq!(
+        (
+            report["outcome"].clone(),
+            report["counts"]["unchanged"].clone()
+        ),
+        ("succeeded".into(), 4.into())
+    );
+}
+
+#[tokio::test]
+async fn a_refused_sync_exits_3_and_a_failed_one_exits_1() {
+    let t = TestDb::sqlite().await;
+    let caresoft = StandIn::start().await;
+    caresoft.serve(&agents_json(4)).await;
+    assert_eq!(
+        run(&t, Some(&caresoft), &["sync"]).await.status.code(),
+        Some(0)
+    );
+
+    caresoft.serve(&[]).await;
+    let refused = run(&t, Some(&caresoft), &["sync"]).await;
+    assert_eq!(refused.status.code(), Some(3));
+    assert!(
+        stdout(&refused).starts_with("sync refused: 0 agents"),
+        "{}",
+        stdout(&refused)
+    );
+    assert!(stdout(&refused).contains("--allow-mass-removal"));
+
+    let dry = run(
+        &t,
+        Some(&caresoft),
+        &["sync", "--dry-run", "--allow-mass-removal"],
+    )
+    .await;
+    assert_eq!(dry.status.code(), Some(0));
+    assert!(
+        stdout(&dry).contains("  remove 1 (Chuyên viên 1)"),
+        "{}",
+        stdout(&dry)
+    );
+    assert_eq!(
+        t.count("agents WHERE removed_at IS NULL").await,
+        4,
+        "the dry run changed nothing"
+    );
+
+    caresoft.respond(ResponseTemplate::new(401)).await;
+    let failed = run(&t, Some(&caresoft), &["sync"]).await;
+    assert_eq!(failed.status.code(), Some(1));
+    assert!(
+        stdout(&failed).starts_with("sync failed:"),
+        "{}",
+        stdout(&failed)
+    );
+    assert!(
+        stdout(&failed).contains("CARESOFT_API_TOKEN"),
+        "the message says what to fix: {}",
+        stdout(&failed)
+    );
+}
+
+#[tokio::test]
+async fn import_reports_bad_rows_and_overrides_confirm_the_link() {
+    let t = TestDb::sqlite().await;
+    let caresoft = StandIn::start().await;
+    caresoft.serve(&agents_json(2)).await;
+    run(&t, Some(&caresoft), &["sync"]).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "employee_code,email,status\nNV1,a@@b,active\nNV2,,gone\n",
+    )
+    .expect("write");
+    let good = dir.path().join("good.csv");
+    std::fs::write(
+        &good,
+        "\u{feff}Employee_Code,Full_Name,Email\nNV1,Nguyễn Văn An,agent1@acme.vn\nNV2,Trần Bình,\n",
+    )
+    .expect("write");
+
+    let rejected = run(&t, None, &["import-employees", bad.to_str().expect("path")]).await;
+    assert_eq!(rejected.status.code(), Some(1));
+    let errors = stderr(&rejected);
+    assert!(
+        errors.contains("line 2, column email: malformed email \"a@@b\""),
+        "{errors}"
+    );
+    assert!(
+        errors.contains("line 3, column status: unknown status \"gone\""),
+        "{errors}"
+    );
+    assert_eq!(t.count("employees").await, 0);
+
+    let imported = run(
+        &t,
+        None,
+        &["import-employees", good.to_str().expect("path")],
+    )
+    .await;
+    assert_eq!(imported.status.code(), Some(0), "{}", stderr(&imported));
+    assert_eq!(
+        stdout(&imported).trim(),
+        "import ok: 2 added, 0 updated, 0 removed, 0 unchanged"
+    );
+
+    let linked = run(&t, None, &["link", "2", "NV2"]).await;
+    assert_eq!(
+        stdout(&linked).trim(),
+        "agent 2: MATCHED by MANUAL to employee NV2"
+    );
+    let export = run(
+        &t,
+        None,
+        &["export", "unmatched-employees", "--format", "json"],
+    )
+    .await;
+    assert_eq!(
+        stdout(&export).trim(),
+        "[]",
+        "both employees hold a seat now"
+    );
+    let unknown = run(&t, None, &["link", "2", "NOPE"]).await;
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(
+        stderr(&unknown).contains("no employee with code \"NOPE\""),
+        "{}",
+        stderr(&unknown)
+    );
+}
+
+#[tokio::test]
+async fn schema_prints_the_committed_sdl() {
+    let t = TestDb::sqlite().await;
+    let output = run(&t, None, &["schema"]).await;
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql"))
+        .expect("schema.graphql");
+    assert_eq!(stdout(&output), committed);
+}
