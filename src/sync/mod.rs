@@ -216,8 +216,6 @@ impl Syncer {
                 Err(_) => return Ok(None),
             }
         };
-        let started = Instant::now();
-        let started_at = Utc::now();
         // The transaction and its lock come first, before the fetch: whoever holds the lock is the only one
         // talking to CareSoft, and the others wait (CLI, API) or skip (schedule).
         let txn = self.db.begin().await?;
@@ -226,14 +224,22 @@ impl Syncer {
             tracing::debug!("another process is syncing; skipped");
             return Ok(None);
         }
+        // Read through the pool, not `txn`: on SQLite a read inside `txn` would pin its WAL snapshot before
+        // the run row below is written from another connection, and the sync's first write would then fail
+        // with SQLITE_BUSY_SNAPSHOT ("database is locked", code 517). On PostgreSQL the lock is held either
+        // way and READ COMMITTED sees the same rows.
         if let Some(since) = fresh_since
-            && let Some(last) = last_success(&txn).await?
+            && let Some(last) = last_success(&self.db).await?
             && last >= since
         {
             txn.rollback().await?;
             tracing::debug!(last_success = %last, "a sync succeeded recently; skipped");
             return Ok(None);
         }
+        // Stamped once the lock is ours: a run that waited for another replica's sync must not appear to
+        // overlap it, and its duration (and the freshness checks built on `started_at`) exclude the wait.
+        let started = Instant::now();
+        let started_at = Utc::now();
 
         let run = sync_run::ActiveModel {
             id: NotSet,
@@ -265,7 +271,13 @@ impl Syncer {
             preview: Vec::new(),
             status_changes: Vec::new(),
         };
-        match self.execute(txn, &request, run.id, &mut report).await {
+        // When the work ended, stamped before the transaction (and with it the PostgreSQL lock) is released:
+        // a run that takes the lock next then never appears to start before this one finished.
+        let mut ended_at = None;
+        match self
+            .execute(txn, &request, run.id, &mut report, &mut ended_at)
+            .await
+        {
             Ok(outcome) => report.outcome = outcome,
             Err(failure) => {
                 report.outcome = match failure {
@@ -283,7 +295,7 @@ impl Syncer {
         let c = report.counts;
         sync_run::ActiveModel {
             id: Set(run.id),
-            finished_at: Set(Some(Utc::now())),
+            finished_at: Set(Some(ended_at.unwrap_or_else(Utc::now))),
             outcome: Set(report.outcome.as_str().into()),
             fetched: Set(c.fetched as i64),
             added: Set(c.added as i64),
@@ -332,12 +344,20 @@ impl Syncer {
         request: &SyncRequest,
         run_id: i64,
         report: &mut SyncReport,
+        ended_at: &mut Option<DateTime<Utc>>,
     ) -> Result<SyncOutcome, SyncFailure> {
         let client = self
             .client
             .as_ref()
             .map_err(|msg| SyncFailure::NotConfigured(msg.clone()))?;
-        let agents = client.fetch_agents().await?;
+        let agents = match client.fetch_agents().await {
+            Ok(agents) => agents,
+            Err(err) => {
+                *ended_at = Some(Utc::now());
+                txn.rollback().await?;
+                return Err(err.into());
+            }
+        };
 
         let mirror: HashMap<i64, agent::Model> = agent::Entity::find()
             .all(&txn)
@@ -354,6 +374,7 @@ impl Syncer {
                 .max_removal
                 .is_exceeded(plan.removals.len(), plan.current_before)
         {
+            *ended_at = Some(Utc::now());
             txn.rollback().await?;
             return Err(SyncFailure::MassRemoval {
                 removing: plan.removals.len(),
@@ -363,6 +384,7 @@ impl Syncer {
         }
         if request.dry_run {
             report.preview = preview(&plan, &mirror);
+            *ended_at = Some(Utc::now());
             txn.rollback().await?;
             return Ok(SyncOutcome::DryRun);
         }
@@ -372,6 +394,17 @@ impl Syncer {
         if !plan.is_empty() {
             reconcile::recompute(&txn, LinkCause::Sync, now).await?;
         }
+        *ended_at = Some(Utc::now());
+        // The success is committed with the changes it made: a replica that takes the lock the moment it is
+        // released must already see it, or its freshness check would find the mirror stale and fetch again.
+        sync_run::ActiveModel {
+            id: Set(run_id),
+            outcome: Set(SyncOutcome::Succeeded.as_str().into()),
+            finished_at: Set(*ended_at),
+            ..Default::default()
+        }
+        .update(&txn)
+        .await?;
         txn.commit().await?;
         report.status_changes = plan
             .status_changes

@@ -1,15 +1,26 @@
 //! Test fixtures: a fresh database per test (SQLite in a temp dir, PostgreSQL in a new database), a
-//! CareSoft stand-in on 127.0.0.1 (wiremock), and a syncer wired to both over real HTTP.
+//! CareSoft stand-in on 127.0.0.1 (wiremock), a syncer wired to both over real HTTP, the application served
+//! in-process ([`spawn_app`]) or as a `serve` child process ([`ServeProcess`]), and a graphql-transport-ws
+//! client ([`GraphqlWs`]).
 
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::process::Stdio;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use caresoft_bridge::app::Application;
 use caresoft_bridge::caresoft::{CareSoftClient, ClientConfig};
-use caresoft_bridge::config::MaxRemoval;
+use caresoft_bridge::config::{MaxRemoval, Settings};
 use caresoft_bridge::db;
 use caresoft_bridge::sync::Syncer;
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
 use serde_json::{Value, json};
+use tokio::io::AsyncBufReadExt as _;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_util::sync::CancellationToken;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -257,6 +268,26 @@ impl StandIn {
             .await;
     }
 
+    /// How many requests reached the stand-in since it started (or was last given an answer).
+    pub async fn requests(&self) -> usize {
+        self.server
+            .received_requests()
+            .await
+            .map_or(0, |requests| requests.len())
+    }
+
+    /// The environment of a `serve` process that syncs `db_url` from this stand-in every `interval`.
+    pub fn serve_vars(&self, db_url: &str, interval: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("DATABASE_URL", db_url.to_string()),
+            ("CARESOFT_BASE_URL", self.server.uri()),
+            ("CARESOFT_DOMAIN", DOMAIN.to_string()),
+            ("CARESOFT_API_TOKEN", "test-token".to_string()),
+            ("CARESOFT_MAX_ATTEMPTS", "1".to_string()),
+            ("BRIDGE_SYNC_INTERVAL", interval.to_string()),
+        ]
+    }
+
     /// A client with short timeouts and backoffs, so failure tests stay fast.
     pub fn client_config(&self) -> ClientConfig {
         let mut config = ClientConfig::new(
@@ -280,5 +311,350 @@ impl StandIn {
             DOMAIN.to_string(),
             MaxRemoval::parse(max_removal).expect("share"),
         )
+    }
+}
+
+/// Polls `probe` every 100 ms until it yields `Some`, or panics naming `what` after `within`.
+pub async fn eventually<T, F, Fut>(within: Duration, what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {within:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Settings from exactly these variables (nothing from the environment).
+pub fn settings(vars: &[(&str, String)]) -> Settings {
+    let map: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    Settings::from_lookup(|name| map.get(name).cloned()).expect("valid settings")
+}
+
+/// The application served in this process on 127.0.0.1 port 0, stopped when dropped.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub http: reqwest::Client,
+    pub caresoft: StandIn,
+    _t: TestDb,
+    stop: CancellationToken,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// Builds and runs the application on `t` with CareSoft at `caresoft`, scheduled syncs off unless `extra`
+/// (which overrides the defaults) sets `BRIDGE_SYNC_INTERVAL`. On PostgreSQL it runs the event relay.
+pub async fn spawn_app(t: TestDb, caresoft: StandIn, extra: &[(&str, &str)]) -> TestApp {
+    let mut vars = vec![
+        ("DATABASE_URL", t.url.clone()),
+        ("CARESOFT_BASE_URL", caresoft.server.uri()),
+        ("CARESOFT_DOMAIN", DOMAIN.to_string()),
+        ("CARESOFT_API_TOKEN", "test-token".to_string()),
+        ("BRIDGE_SYNC_INTERVAL", "0".to_string()),
+    ];
+    vars.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+    let app = Application::build(
+        &settings(&vars),
+        t.db.clone(),
+        "127.0.0.1:0".parse().expect("addr"),
+    )
+    .await
+    .expect("builds");
+    let addr = app.local_addr().expect("bound");
+    let stop = CancellationToken::new();
+    tokio::spawn(app.run(stop.clone()));
+    TestApp {
+        addr,
+        http: reqwest::Client::new(),
+        caresoft,
+        _t: t,
+        stop,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// The subscriptions endpoint.
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/graphql/ws", self.addr)
+    }
+
+    /// POSTs a GraphQL document; returns the status and the JSON body.
+    pub async fn post(&self, token: Option<&str>, query: &str) -> (reqwest::StatusCode, Value) {
+        graphql_post(&self.http, &self.url("/graphql"), token, query).await
+    }
+}
+
+/// POSTs a GraphQL document to `url`; returns the status and the JSON body.
+pub async fn graphql_post(
+    http: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    query: &str,
+) -> (reqwest::StatusCode, Value) {
+    let mut request = http
+        .post(url)
+        .json(&json!({ "query": query }))
+        .timeout(Duration::from_secs(30));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("response");
+    let status = response.status();
+    (status, response.json().await.expect("JSON body"))
+}
+
+/// A `caresoft-bridge serve` child process on 127.0.0.1 port 0. SIGKILLed when dropped; its log is
+/// printed when the test fails.
+pub struct ServeProcess {
+    pub name: &'static str,
+    pub addr: SocketAddr,
+    child: tokio::process::Child,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl ServeProcess {
+    /// Starts `serve` with only `vars` (plus logging at info) in its environment, and waits for the log
+    /// line that names the address it bound.
+    pub async fn start(name: &'static str, vars: &[(&str, String)]) -> ServeProcess {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_caresoft-bridge"));
+        command
+            .arg("serve")
+            // No `.env` of the developer's, and nothing of the test's environment, reaches the child.
+            .current_dir(std::env::temp_dir())
+            .env_clear()
+            .env("BRIDGE_LISTEN", "127.0.0.1:0")
+            .env("RUST_LOG", "info,sqlx=warn,sea_orm=warn,tower_http=warn")
+            .env("NO_COLOR", "1")
+            .envs(vars.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = command.spawn().expect("serve starts");
+        let stderr = child.stderr.take().expect("stderr");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (bound, mut bound_rx) = tokio::sync::mpsc::unbounded_channel();
+        let lines = log.clone();
+        tokio::spawn(async move {
+            let mut reader = tokio::io::BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = reader.next_line().await {
+                if let Some(addr) = bound_addr(&line) {
+                    let _ = bound.send(addr);
+                }
+                lines.lock().expect("log").push(line);
+            }
+        });
+        let mut process = ServeProcess {
+            name,
+            addr: "127.0.0.1:0".parse().expect("addr"),
+            child,
+            log,
+        };
+        match tokio::time::timeout(Duration::from_secs(30), bound_rx.recv()).await {
+            Ok(Some(addr)) => process.addr = addr,
+            _ => panic!(
+                "{name} did not report its address within 30 s (exit: {:?}):\n{}",
+                process.child.try_wait(),
+                process.log()
+            ),
+        }
+        process
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/graphql/ws", self.addr)
+    }
+
+    /// Everything the process logged so far.
+    pub fn log(&self) -> String {
+        self.log.lock().expect("log").join("\n")
+    }
+
+    /// How many log lines so far contain `needle`.
+    pub fn logged(&self, needle: &str) -> usize {
+        self.log
+            .lock()
+            .expect("log")
+            .iter()
+            .filter(|line| line.contains(needle))
+            .count()
+    }
+
+    /// SIGKILL: no shutdown handler runs, as when a machine dies.
+    pub async fn kill(&mut self) {
+        self.child.kill().await.expect("killed");
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+        if std::thread::panicking() {
+            eprintln!(
+                "---- log of {} ({}) ----\n{}",
+                self.name,
+                self.addr,
+                self.log()
+            );
+        }
+    }
+}
+
+/// The address in `serve`'s `serving GraphQL at http://ADDR/graphql` line.
+fn bound_addr(line: &str) -> Option<SocketAddr> {
+    let rest = line.split("serving GraphQL at http://").nth(1)?;
+    rest.split('/').next()?.parse().ok()
+}
+
+/// What a graphql-transport-ws client receives.
+#[derive(Debug)]
+pub enum WsFrame {
+    Message(Value),
+    Closed(Option<(u16, String)>),
+    TimedOut,
+}
+
+/// A minimal graphql-transport-ws client: JSON text frames in and out, reads with a timeout, pings
+/// answered.
+pub struct GraphqlWs {
+    stream: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+impl GraphqlWs {
+    /// Opens the socket with the `graphql-transport-ws` subprotocol.
+    pub async fn connect(url: &str) -> GraphqlWs {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+        let mut request = url.into_client_request().expect("ws request");
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            "graphql-transport-ws".parse().expect("header"),
+        );
+        let (stream, response) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("websocket connects");
+        assert_eq!(
+            response
+                .headers()
+                .get("sec-websocket-protocol")
+                .map(|v| v.to_str().unwrap_or_default()),
+            Some("graphql-transport-ws")
+        );
+        GraphqlWs { stream }
+    }
+
+    pub async fn send(&mut self, message: Value) {
+        assert!(self.try_send(message).await, "frame sent");
+    }
+
+    /// Sends a frame; `false` when the socket is already closed.
+    pub async fn try_send(&mut self, message: Value) -> bool {
+        use futures_util::SinkExt as _;
+        self.stream
+            .send(WsMessage::text(message.to_string()))
+            .await
+            .is_ok()
+    }
+
+    /// The next JSON message, the close, or nothing within `within`.
+    pub async fn receive(&mut self, within: Duration) -> WsFrame {
+        use futures_util::StreamExt as _;
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let frame = match tokio::time::timeout_at(deadline, self.stream.next()).await {
+                Err(_) => return WsFrame::TimedOut,
+                Ok(None) => return WsFrame::Closed(None),
+                Ok(Some(Err(_))) => return WsFrame::Closed(None),
+                Ok(Some(Ok(frame))) => frame,
+            };
+            match frame {
+                WsMessage::Text(text) => {
+                    let message: Value =
+                        serde_json::from_str(text.as_str()).expect("a JSON message");
+                    if message["type"] == "ping" {
+                        self.send(json!({"type": "pong"})).await;
+                        continue;
+                    }
+                    return WsFrame::Message(message);
+                }
+                WsMessage::Close(frame) => {
+                    return WsFrame::Closed(
+                        frame.map(|f| (u16::from(f.code), f.reason.as_str().to_string())),
+                    );
+                }
+                _ => continue,
+            }
+        }
+    }
+
+    /// Sends `connection_init` with `payload` and returns the server's answer.
+    pub async fn init(&mut self, payload: Value) -> WsFrame {
+        self.send(json!({"type": "connection_init", "payload": payload}))
+            .await;
+        self.receive(Duration::from_secs(10)).await
+    }
+
+    /// Sends `connection_init` and insists on `connection_ack`.
+    pub async fn init_ok(&mut self, payload: Value) {
+        match self.init(payload).await {
+            WsFrame::Message(message) if message["type"] == "connection_ack" => {}
+            other => panic!("expected connection_ack, got {other:?}"),
+        }
+    }
+
+    pub async fn subscribe(&mut self, id: &str, query: &str) {
+        self.send(json!({"id": id, "type": "subscribe", "payload": {"query": query}}))
+            .await;
+    }
+
+    /// The `data` of the next `next` message of subscription `id` (messages of other subscriptions are
+    /// dropped); panics on an error, a close or after `within`.
+    pub async fn next_of(&mut self, id: &str, within: Duration) -> Value {
+        match self.try_next_of(id, within).await {
+            Some(data) => data,
+            None => panic!("no `next` for subscription {id} within {within:?}"),
+        }
+    }
+
+    /// Like [`GraphqlWs::next_of`], but `None` after `within`.
+    pub async fn try_next_of(&mut self, id: &str, within: Duration) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.receive(left).await {
+                WsFrame::Message(message) if message["id"] == id => {
+                    assert_eq!(message["type"], "next", "{message}");
+                    assert!(message["payload"]["errors"].is_null(), "{message}");
+                    return Some(message["payload"]["data"].clone());
+                }
+                WsFrame::Message(_) => continue,
+                WsFrame::TimedOut => return None,
+                closed => panic!("waiting for `next` of {id}: {closed:?}"),
+            }
+        }
     }
 }

@@ -8,5 +8,8 @@ mod cli;
 mod graphql;
 mod graphql_http;
 mod http;
+mod metrics;
 mod reconcile;
+mod replicas;
+mod subscriptions;
 mod sync;

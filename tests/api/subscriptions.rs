@@ -1,0 +1,193 @@
+//! Subscriptions over WebSocket at `/graphql/ws` (graphql-transport-ws), served in-process: who may
+//! subscribe, `syncCompleted` on both engines (in-process bus on SQLite, NOTIFY and the relay on
+//! PostgreSQL), and the public `graphql-ws` npm client.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{GraphqlWs, StandIn, TestApp, TestDb, WsFrame, agents_json, spawn_app};
+use crate::on_both_engines;
+
+const ADMIN: &str = "admin-s3cret";
+const READER: &str = "reader-s3cret";
+const SYNC_NOW: &str = "mutation { syncNow { id } }";
+
+async fn with_tokens(t: TestDb) -> TestApp {
+    let caresoft = StandIn::start().await;
+    caresoft.serve(&agents_json(3)).await;
+    spawn_app(
+        t,
+        caresoft,
+        &[
+            ("BRIDGE_ADMIN_TOKENS", ADMIN),
+            ("BRIDGE_READ_TOKENS", READER),
+        ],
+    )
+    .await
+}
+
+/// Runs `syncNow` as an admin and returns the run id.
+async fn sync_now(app: &TestApp) -> String {
+    let (status, body) = app.post(Some(ADMIN), SYNC_NOW).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["data"]["syncNow"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a run id: {body}"))
+        .to_string()
+}
+
+/// Triggers syncs until subscription `id` delivers (graphql-transport-ws does not acknowledge `subscribe`,
+/// and on PostgreSQL the relay may still be connecting, so the first run may go unheard). Returns the
+/// event and the ids of the runs triggered.
+async fn sync_until_delivered(app: &TestApp, ws: &mut GraphqlWs, id: &str) -> (Value, Vec<String>) {
+    let mut triggered = Vec::new();
+    for _ in 0..5 {
+        triggered.push(sync_now(app).await);
+        if let Some(data) = ws.try_next_of(id, Duration::from_secs(2)).await {
+            return (data, triggered);
+        }
+    }
+    panic!("no event on {id} after runs {triggered:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_without_a_valid_token_is_refused() {
+    let app = with_tokens(TestDb::sqlite().await).await;
+    let subscribe = json!({"id": "runs", "type": "subscribe", "payload": {"query": "subscription { syncCompleted { id } }"}});
+
+    for (what, payload) in [
+        ("no token", json!({})),
+        ("a wrong token", json!({"Authorization": "Bearer wrong"})),
+        ("a wrong bare token", json!({"token": "wrong"})),
+        (
+            "a wrong token in headers",
+            json!({"headers": {"authorization": "Bearer wrong"}}),
+        ),
+    ] {
+        // Act
+        let mut ws = GraphqlWs::connect(&app.ws_url()).await;
+        let answer = ws.init(payload).await;
+        // Subscribing anyway, then a sync: nothing may flow.
+        ws.try_send(subscribe.clone()).await;
+        sync_now(&app).await;
+        let after = ws.receive(Duration::from_millis(500)).await;
+
+        // Assert
+        match &answer {
+            WsFrame::Closed(Some((_, reason))) => assert!(
+                reason.contains("authentication required"),
+                "{what}: {answer:?}"
+            ),
+            other => panic!("{what}: expected the socket closed, got {other:?}"),
+        }
+        assert!(
+            !matches!(after, WsFrame::Message(_)),
+            "{what}: data flowed: {after:?}"
+        );
+    }
+
+    // Without any connection_init, a subscribe is refused too.
+    let mut ws = GraphqlWs::connect(&app.ws_url()).await;
+    ws.send(subscribe.clone()).await;
+    sync_now(&app).await;
+    let answer = ws.receive(Duration::from_secs(2)).await;
+    assert!(matches!(answer, WsFrame::Closed(_)), "{answer:?}");
+}
+
+on_both_engines!(
+    sync_completed_reaches_a_reader_after_sync_now,
+    |t: TestDb| async move {
+        // Arrange: a subscriber with a read token.
+        let app = with_tokens(t).await;
+        let mut ws = GraphqlWs::connect(&app.ws_url()).await;
+        ws.init_ok(json!({"Authorization": format!("Bearer {READER}")}))
+            .await;
+        ws.subscribe(
+            "runs",
+            "subscription { syncCompleted { id trigger outcome fetched finishedAt } }",
+        )
+        .await;
+
+        // Act
+        let (event, triggered) = sync_until_delivered(&app, &mut ws, "runs").await;
+
+        // Assert: the run the mutation made, finished.
+        let run = &event["syncCompleted"];
+        assert!(
+            triggered.iter().any(|id| run["id"] == json!(id)),
+            "{run} is one of {triggered:?}"
+        );
+        assert_eq!(
+            (
+                run["trigger"].clone(),
+                run["outcome"].clone(),
+                run["fetched"].clone()
+            ),
+            (json!("API"), json!("SUCCEEDED"), json!(3))
+        );
+        assert!(run["finishedAt"].is_string(), "{run}");
+    }
+);
+
+/// The public `graphql-ws` client (npm), driven by `scripts/graphql-audit/subscribe.mjs`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_public_graphql_ws_client_subscribes() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/graphql-audit");
+    if !std::path::Path::new(dir)
+        .join("node_modules/graphql-ws")
+        .exists()
+    {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!(
+                "CI=true but {dir}/node_modules/graphql-ws is missing: run `npm ci` there (scripts/test does)"
+            );
+        }
+        eprintln!(
+            "SKIPPED: {dir}/node_modules/graphql-ws is missing (run scripts/test or `npm ci` there); \
+             the graphql-ws client did not run"
+        );
+        return;
+    }
+    let app = with_tokens(TestDb::sqlite().await).await;
+    let run = |token: &'static str| {
+        tokio::process::Command::new("node")
+            .arg(format!("{dir}/subscribe.mjs"))
+            .arg(app.url("/graphql"))
+            .arg(token)
+            .kill_on_drop(true)
+            .output()
+    };
+
+    // Act
+    let (accepted, refused) = tokio::join!(
+        tokio::time::timeout(Duration::from_secs(30), run(ADMIN)),
+        tokio::time::timeout(Duration::from_secs(30), run("wrong"))
+    );
+    let accepted = accepted.expect("node finishes").expect("node runs");
+    let refused = refused.expect("node finishes").expect("node runs");
+
+    // Assert
+    let stdout = String::from_utf8_lossy(&accepted.stdout);
+    assert!(
+        accepted.status.success(),
+        "graphql-ws client failed: {}\n{stdout}\n{}",
+        accepted.status,
+        String::from_utf8_lossy(&accepted.stderr)
+    );
+    let printed: Value = serde_json::from_str(stdout.trim()).expect("one JSON line");
+    assert_eq!(printed["event"]["outcome"], "SUCCEEDED", "{printed}");
+    assert!(
+        printed["triggered"]
+            .as_array()
+            .is_some_and(|ids| ids.contains(&printed["event"]["id"])),
+        "the event is a run the client triggered: {printed}"
+    );
+    assert!(
+        !refused.status.success() && refused.stdout.is_empty(),
+        "a wrong token gets nothing: {}\n{}",
+        refused.status,
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}
