@@ -189,6 +189,11 @@ impl Syncer {
         }
     }
 
+    /// When the latest successful sync started, whichever process ran it.
+    pub async fn last_success(&self) -> Result<Option<DateTime<Utc>>, DbErr> {
+        last_success(&self.db).await
+    }
+
     /// A scheduled sync: skipped (`None`, nothing recorded) when another sync holds the lock or a sync
     /// succeeded since `fresh_since`, so replicas sharing a database fetch once per interval between them.
     pub async fn run_scheduled(

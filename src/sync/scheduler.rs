@@ -26,10 +26,18 @@ pub struct Schedule {
 const FIRST_RETRY: Duration = Duration::from_secs(30);
 
 impl Schedule {
-    /// How long to sleep before the next tick.
-    pub fn until_next(&self, now: DateTime<Utc>) -> Duration {
+    /// How long to sleep before the next tick. With an interval, the tick is due one interval after the
+    /// latest success of any replica, so replicas line up on the same tick and the lock (or the freshness
+    /// check) lets exactly one of them fetch; independent timers could drift half an interval apart and
+    /// both fetch. Never sooner than a tenth of the interval, never later than one interval.
+    pub fn until_next(&self, now: DateTime<Utc>, last_success: Option<DateTime<Utc>>) -> Duration {
         match self.at {
-            None => self.interval,
+            None => {
+                let due = last_success.map_or(self.interval, |last| {
+                    (last + self.interval - now).to_std().unwrap_or_default()
+                });
+                due.clamp(self.interval / 10, self.interval)
+            }
             Some(at) => (next_daily(at, self.timezone, now) - now)
                 .to_std()
                 .unwrap_or(self.interval),
@@ -89,7 +97,11 @@ pub async fn run(syncer: Arc<Syncer>, schedule: Schedule, shutdown: Cancellation
         let delay = if failures > 0 {
             schedule.retry_after(failures)
         } else {
-            schedule.until_next(Utc::now())
+            let last = syncer.last_success().await.unwrap_or_else(|err| {
+                tracing::warn!(error = %err, "cannot read the last successful sync; waiting one interval");
+                None
+            });
+            schedule.until_next(Utc::now(), last)
         };
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
@@ -119,6 +131,28 @@ mod tests {
                 .single()
                 .expect("instant")
         );
+    }
+
+    #[test]
+    fn ticks_line_up_one_interval_after_the_latest_success() {
+        let schedule = Schedule {
+            interval: Duration::from_secs(60),
+            at: None,
+            timezone: chrono_tz::UTC,
+        };
+        let now = Utc
+            .with_ymd_and_hms(2026, 11, 24, 12, 0, 0)
+            .single()
+            .expect("instant");
+        let ago = |s: i64| Some(now - chrono::Duration::seconds(s));
+        assert_eq!(schedule.until_next(now, ago(20)), Duration::from_secs(40));
+        assert_eq!(
+            schedule.until_next(now, ago(59)),
+            Duration::from_secs(6),
+            "never sooner than a tenth"
+        );
+        assert_eq!(schedule.until_next(now, ago(600)), Duration::from_secs(6));
+        assert_eq!(schedule.until_next(now, None), Duration::from_secs(60));
     }
 
     #[test]
