@@ -28,6 +28,7 @@ use serde_json::{Map, Value, json};
 
 use crate::domain::EmployeeStatus;
 use crate::hr::csv_parse::EmployeeRow;
+use crate::reconcile::keys::{OLD_MOBILE_PREFIXES, old_form};
 
 /// One agent in CareSoft's wire format (a `serde_json::Value` object exactly like the API sends), sorted by id.
 pub fn sample_agents() -> Vec<Value> {
@@ -198,31 +199,6 @@ const MOBILE_PREFIXES: [&str; 33] = [
     "086", "096", "097", "098", "032", "033", "034", "035", "036", "037", "038", "039", "088",
     "091", "094", "081", "082", "083", "084", "085", "089", "090", "093", "070", "076", "077",
     "078", "079", "092", "056", "058", "099", "059",
-];
-
-/// New prefix → the 11-digit prefix it replaced in 2018 (DESIGN.md "Matching rules", read backwards).
-const RENUMBERED: [(&str, &str); 21] = [
-    ("070", "0120"),
-    ("079", "0121"),
-    ("077", "0122"),
-    ("076", "0126"),
-    ("078", "0128"),
-    ("083", "0123"),
-    ("084", "0124"),
-    ("085", "0125"),
-    ("081", "0127"),
-    ("082", "0129"),
-    ("032", "0162"),
-    ("033", "0163"),
-    ("034", "0164"),
-    ("035", "0165"),
-    ("036", "0166"),
-    ("037", "0167"),
-    ("038", "0168"),
-    ("039", "0169"),
-    ("056", "0186"),
-    ("058", "0188"),
-    ("059", "0199"),
 ];
 
 const AVAILABLE: &str = "AVAILABLE";
@@ -799,7 +775,7 @@ impl Generator {
     fn mobile(&mut self, renumberable: bool) -> String {
         loop {
             let prefix = if renumberable {
-                self.pick(&RENUMBERED).0
+                self.pick(&OLD_MOBILE_PREFIXES).1
             } else {
                 self.pick(&MOBILE_PREFIXES)
             };
@@ -1157,10 +1133,7 @@ fn mask_phone(phone: &str) -> String {
 fn write_phone(canonical: &str, form: PhoneForm) -> String {
     let nsn = &canonical[1..];
     let (a, b, c) = (&nsn[..3], &nsn[3..6], &nsn[6..]);
-    let old = RENUMBERED
-        .iter()
-        .find(|(new, _)| canonical.starts_with(new))
-        .map(|(_, old)| format!("{old}{}", &canonical[3..]));
+    let old = old_form(canonical);
     match (form, old) {
         (PhoneForm::Plain, _) | (PhoneForm::Old, None) => canonical.to_owned(),
         (PhoneForm::Spaced, _) | (PhoneForm::OldSpaced, None) => format!("0{a} {b} {c}"),

@@ -42,7 +42,7 @@ pub fn email_key(raw: &str) -> Option<String> {
 
 /// The 2018 renumbering of 11-digit mobile numbers: old four-digit prefix (with its leading 0) → new
 /// three-digit prefix. The subscriber part (the last 7 digits) is unchanged.
-const OLD_MOBILE_PREFIXES: [(&str, &str); 21] = [
+pub const OLD_MOBILE_PREFIXES: [(&str, &str); 21] = [
     ("0120", "070"),
     ("0121", "079"),
     ("0122", "077"),
@@ -65,6 +65,15 @@ const OLD_MOBILE_PREFIXES: [(&str, &str); 21] = [
     ("0188", "058"),
     ("0199", "059"),
 ];
+
+/// The pre-2018 11-digit form of a 10-digit national mobile number whose prefix was renumbered (the table
+/// above read backwards), for sample data and benchmarks that must write numbers as old records hold them.
+pub fn old_form(national: &str) -> Option<String> {
+    OLD_MOBILE_PREFIXES
+        .iter()
+        .find(|(_, new)| national.len() == 10 && national.starts_with(new))
+        .map(|(old, _)| format!("{old}{}", &national[3..]))
+}
 
 /// Phone key: the number in Vietnamese national form (leading `0`, mobile numbers in their post-2018 10-digit
 /// form), as digits only.
