@@ -306,6 +306,15 @@ async fn run_import(
             }
             fail(format!("import failed: {}", ImportError::Invalid(errors)))
         }
+        Err(ImportError::ReplaceWithInvalidRows(errors)) => {
+            for error in &errors {
+                eprintln!("{}: {error}", file.display());
+            }
+            fail(format!(
+                "import failed: {}",
+                ImportError::ReplaceWithInvalidRows(errors)
+            ))
+        }
         Err(err @ ImportError::MassRemoval { .. }) => {
             println!("import {err}");
             ExitStatus::Refused

@@ -220,7 +220,18 @@ impl Settings {
         let listen = parse_listen(&listen_raw)?;
         let sync_interval = match get("BRIDGE_SYNC_INTERVAL") {
             None => Some(Duration::from_secs(24 * 3600)),
-            Some(value) => parse_duration("BRIDGE_SYNC_INTERVAL", &value)?,
+            Some(value) => match parse_duration("BRIDGE_SYNC_INTERVAL", &value)? {
+                Some(d) if d.is_zero() => None,
+                // Shorter than a second would only hammer CareSoft (15 requests/s at most).
+                Some(d) if d < Duration::from_secs(1) => {
+                    return Err(ConfigError::Invalid {
+                        name: "BRIDGE_SYNC_INTERVAL",
+                        value,
+                        reason: "must be at least 1s (or 0 for off)".into(),
+                    });
+                }
+                other => other,
+            },
         };
         let sync_at = match get("BRIDGE_SYNC_AT") {
             None => None,
@@ -436,6 +447,7 @@ mod tests {
             ("BRIDGE_SYNC_AT", "2am"),
             ("BRIDGE_LOG_FORMAT", "xml"),
             ("CARESOFT_DOMAIN", "acme/api"),
+            ("BRIDGE_SYNC_INTERVAL", "10ms"),
         ] {
             let err = settings(&[(name, value)]).expect_err(value);
             assert!(err.to_string().starts_with(name), "{err}");

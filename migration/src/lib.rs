@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_create_mirror;
 mod m20261124_000002_create_reconcile;
+mod m20261124_000003_index_status_events_run;
 
 /// All migrations, oldest first.
 #[derive(Debug)]
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261124_000001_create_mirror::Migration),
             Box::new(m20261124_000002_create_reconcile::Migration),
+            Box::new(m20261124_000003_index_status_events_run::Migration),
         ]
     }
 }

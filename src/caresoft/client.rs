@@ -166,18 +166,10 @@ impl CareSoftClient {
             if agents.len() as u64 >= num_found {
                 break;
             }
-            if received == 0 {
-                // CareSoft has nothing more: numFound was stale (e.g. a seat removed while we paged).
-                tracing::warn!(
-                    received = agents.len(),
-                    num_found,
-                    page,
-                    "CareSoft page came back empty before numFound was reached"
-                );
-                break;
-            }
-            if u64::from(page) >= max_pages {
-                // Returning a partial list would make the sync remove agents that still exist.
+            // An empty page before numFound, or too many pages: either way the list is incomplete (with
+            // page/count paging a seat removed mid-way shifts later agents onto pages already read), and a
+            // partial list would make the sync remove agents that still exist. The next sync starts afresh.
+            if received == 0 || u64::from(page) >= max_pages {
                 return Err(CareSoftError::IncompletePaging {
                     received: agents.len(),
                     num_found,

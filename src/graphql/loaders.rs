@@ -36,6 +36,27 @@ pub fn loaders(db: DatabaseConnection) -> Loaders {
     DataLoader::with_cache(DbLoader { db }, tokio::spawn, HashMapCache::default())
 }
 
+/// Loads one value through the request's loaders, or through a fresh set when the context has none: a
+/// subscription event is resolved with its connection's data, and loaders kept for a whole connection would
+/// serve links and employees as they were at its first event.
+pub async fn load_one<K>(
+    ctx: &async_graphql::Context<'_>,
+    key: K,
+) -> Result<Option<<DbLoader as Loader<K>>::Value>, DbErr>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    DbLoader: Loader<K, Error = DbErr>,
+{
+    match ctx.data_opt::<Loaders>() {
+        Some(loaders) => loaders.load_one(key).await,
+        None => {
+            loaders(ctx.data_unchecked::<DatabaseConnection>().clone())
+                .load_one(key)
+                .await
+        }
+    }
+}
+
 /// Loads, in one batch per relation, what the selection `nodes` asks of a page of agents, so that the
 /// field resolvers find it cached. Batching by the loaders' time window alone would split a large page
 /// into several batches whenever resolving it takes longer than that window.

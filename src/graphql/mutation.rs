@@ -97,14 +97,16 @@ impl Mutation {
         ctx: &Context<'_>,
         #[graphql(default_with = "Some(false)")] dry_run: Option<bool>,
     ) -> async_graphql::Result<SyncRun> {
-        let syncer = ctx.data_unchecked::<Arc<Syncer>>();
-        let dry_run = dry_run.unwrap_or(false);
-        let report = syncer
-            .run(SyncRequest {
-                dry_run,
-                ..SyncRequest::new(Trigger::Api)
-            })
+        let syncer = ctx.data_unchecked::<Arc<Syncer>>().clone();
+        let request = SyncRequest {
+            dry_run: dry_run.unwrap_or(false),
+            ..SyncRequest::new(Trigger::Api)
+        };
+        // On a task of its own: a client that disconnects must not cancel a sync half-way and leave its
+        // run recorded as running forever.
+        let report = tokio::spawn(async move { syncer.run(request).await })
             .await
+            .or_internal()?
             .or_internal()?;
         let db = ctx.data_unchecked::<DatabaseConnection>();
         let run = sync_run::Entity::find_by_id(report.run_id)
@@ -204,17 +206,17 @@ impl Mutation {
                         .unwrap_or_default()
                     })
                     .collect();
+                let first = errors.first().map(ToString::to_string).unwrap_or_default();
                 let message = format!(
-                    "{} invalid rows; nothing was imported: {}",
-                    errors.len(),
-                    errors[0]
+                    "{} invalid rows; nothing was imported: {first}",
+                    errors.len()
                 );
                 Err(ApiError::bad_input(message)
                     .extend_with(|_, ext| ext.set("rows", async_graphql::Value::List(issues))))
             }
-            Err(err @ ImportError::MassRemoval { .. }) => {
-                Err(ApiError::bad_input(err.to_string()).into())
-            }
+            Err(
+                err @ (ImportError::MassRemoval { .. } | ImportError::ReplaceWithInvalidRows(_)),
+            ) => Err(ApiError::bad_input(err.to_string()).into()),
             Err(ImportError::Database(err)) => Err::<ImportResult, _>(err).or_internal(),
         }
     }

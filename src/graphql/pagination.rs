@@ -47,17 +47,14 @@ impl Cursor {
     }
 }
 
-/// Validates `first`: default 50, at most 500, never negative.
+/// Validates `first`: default 50, capped at 500 (as DESIGN.md says), never negative.
 pub fn page_size(first: Option<i32>) -> Result<u64, ApiError> {
     match first {
         None => Ok(DEFAULT_PAGE as u64),
         Some(n) if n < 0 => Err(ApiError::bad_input(format!(
             "`first` must not be negative (got {n})"
         ))),
-        Some(n) if n > MAX_PAGE => Err(ApiError::bad_input(format!(
-            "`first` is capped at {MAX_PAGE} (got {n})"
-        ))),
-        Some(n) => Ok(n as u64),
+        Some(n) => Ok(n.min(MAX_PAGE) as u64),
     }
 }
 
@@ -85,7 +82,7 @@ mod tests {
     fn page_sizes_are_bounded() {
         assert_eq!(page_size(None).expect("default"), 50);
         assert_eq!(page_size(Some(500)).expect("cap"), 500);
-        assert!(page_size(Some(501)).is_err());
+        assert_eq!(page_size(Some(10_000)).expect("capped"), 500);
         assert!(page_size(Some(-1)).is_err());
     }
 }

@@ -41,13 +41,17 @@ impl Subscription {
             loop {
                 let change = match events.recv().await {
                     Ok(Event::StatusChanged(change)) => change,
-                    Ok(_) | Err(RecvError::Lagged(_)) => continue,
+                    Ok(_) => continue,
+                    Err(RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "a status subscriber fell behind and missed events");
+                        continue;
+                    }
                     Err(RecvError::Closed) => break,
                 };
                 if channel.is_some_and(|c| c != change.channel) {
                     continue;
                 }
-                // A fresh loader per event: the agent row must reflect this sync, not a cached one.
+                // A fresh loader per event: the agent row must reflect this sync, not a row cached earlier.
                 let Ok(Some(agent)) = loaders(db.clone()).load_one(AgentKey(change.agent_id)).await else { continue };
                 if group.as_deref().is_some_and(|g| agent.group_name.as_deref() != Some(g)) {
                     continue;

@@ -7,8 +7,8 @@ use entity::{agent, employee, link_history, roster_change, status_event, sync_ru
 
 use super::errors::OrInternal;
 use super::loaders::{
-    AgentKey, CandidatesKey, EmployeeKey, LastSuccessKey, LinkChangesKey, LinkKey, Loaders,
-    RosterChangesKey, SeatsKey, StatusEventsKey,
+    AgentKey, CandidatesKey, EmployeeKey, LastSuccessKey, LinkChangesKey, LinkKey,
+    RosterChangesKey, SeatsKey, StatusEventsKey, load_one,
 };
 use crate::domain;
 
@@ -169,11 +169,7 @@ impl Agent {
         if self.0.removed_at.is_some() {
             return Ok(self.0.last_seen_at);
         }
-        let last = ctx
-            .data_unchecked::<Loaders>()
-            .load_one(LastSuccessKey)
-            .await
-            .or_internal()?;
+        let last = load_one(ctx, LastSuccessKey).await.or_internal()?;
         Ok(last.map_or(self.0.last_seen_at, |t| t.max(self.0.last_seen_at)))
     }
     /// When any mirrored field of this agent last changed.
@@ -185,11 +181,7 @@ impl Agent {
         self.0.removed_at
     }
     async fn match_status(&self, ctx: &Context<'_>) -> async_graphql::Result<MatchStatus> {
-        let link = ctx
-            .data_unchecked::<Loaders>()
-            .load_one(LinkKey(self.0.id))
-            .await
-            .or_internal()?;
+        let link = load_one(ctx, LinkKey(self.0.id)).await.or_internal()?;
         Ok(link
             .and_then(|l| domain::MatchStatus::parse(&l.status))
             .unwrap_or(domain::MatchStatus::Unmatched)
@@ -197,11 +189,7 @@ impl Agent {
     }
     /// How the agent was linked; null unless MATCHED.
     async fn matched_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<MatchMethod>> {
-        let link = ctx
-            .data_unchecked::<Loaders>()
-            .load_one(LinkKey(self.0.id))
-            .await
-            .or_internal()?;
+        let link = load_one(ctx, LinkKey(self.0.id)).await.or_internal()?;
         Ok(link
             .and_then(|l| l.method)
             .and_then(|m| domain::MatchMethod::parse(&m))
@@ -209,22 +197,18 @@ impl Agent {
     }
     /// The employee holding this seat; null unless MATCHED.
     async fn employee(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Employee>> {
-        let loaders = ctx.data_unchecked::<Loaders>();
-        let link = loaders.load_one(LinkKey(self.0.id)).await.or_internal()?;
+        let link = load_one(ctx, LinkKey(self.0.id)).await.or_internal()?;
         let Some(employee_id) = link.and_then(|l| l.employee_id) else {
             return Ok(None);
         };
-        Ok(loaders
-            .load_one(EmployeeKey(employee_id))
+        Ok(load_one(ctx, EmployeeKey(employee_id))
             .await
             .or_internal()?
             .map(Employee))
     }
     /// For AMBIGUOUS and CONFLICT agents: the employees the keys point at.
     async fn candidates(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Candidate>> {
-        let rows = ctx
-            .data_unchecked::<Loaders>()
-            .load_one(CandidatesKey(self.0.id))
+        let rows = load_one(ctx, CandidatesKey(self.0.id))
             .await
             .or_internal()?;
         Ok(rows
@@ -240,9 +224,7 @@ impl Agent {
     }
     /// The latest channel status changes (newest first, at most 100).
     async fn status_events(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<StatusEvent>> {
-        let rows = ctx
-            .data_unchecked::<Loaders>()
-            .load_one(StatusEventsKey(self.0.id))
+        let rows = load_one(ctx, StatusEventsKey(self.0.id))
             .await
             .or_internal()?;
         Ok(rows
@@ -254,9 +236,7 @@ impl Agent {
     /// The latest changes of username, email, phone, group, role or extension, and removals and returns
     /// (field `presence`), newest first, at most 100.
     async fn roster_changes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<RosterChange>> {
-        let rows = ctx
-            .data_unchecked::<Loaders>()
-            .load_one(RosterChangesKey(self.0.id))
+        let rows = load_one(ctx, RosterChangesKey(self.0.id))
             .await
             .or_internal()?;
         Ok(rows
@@ -267,9 +247,7 @@ impl Agent {
     }
     /// Who held this seat, when: every change of its match, newest first, at most 100.
     async fn link_changes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<LinkChange>> {
-        let rows = ctx
-            .data_unchecked::<Loaders>()
-            .load_one(LinkChangesKey(self.0.id))
+        let rows = load_one(ctx, LinkChangesKey(self.0.id))
             .await
             .or_internal()?;
         Ok(rows
@@ -323,11 +301,7 @@ impl Employee {
     }
     /// The current seats MATCHED to this employee (people holding two seats show up here).
     async fn agents(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Agent>> {
-        let seats = ctx
-            .data_unchecked::<Loaders>()
-            .load_one(SeatsKey(self.0.id))
-            .await
-            .or_internal()?;
+        let seats = load_one(ctx, SeatsKey(self.0.id)).await.or_internal()?;
         Ok(seats.unwrap_or_default().into_iter().map(Agent).collect())
     }
 }
@@ -435,9 +409,7 @@ async fn load_employee(
     id: Option<i64>,
 ) -> async_graphql::Result<Option<Employee>> {
     let Some(id) = id else { return Ok(None) };
-    Ok(ctx
-        .data_unchecked::<Loaders>()
-        .load_one(EmployeeKey(id))
+    Ok(load_one(ctx, EmployeeKey(id))
         .await
         .or_internal()?
         .map(Employee))
@@ -535,10 +507,5 @@ impl Group {
 
 /// A stored agent by id, through the request's loader.
 pub async fn agent_by_id(ctx: &Context<'_>, id: i64) -> async_graphql::Result<Option<Agent>> {
-    Ok(ctx
-        .data_unchecked::<Loaders>()
-        .load_one(AgentKey(id))
-        .await
-        .or_internal()?
-        .map(Agent))
+    Ok(load_one(ctx, AgentKey(id)).await.or_internal()?.map(Agent))
 }

@@ -18,6 +18,7 @@ use crate::db::rows_per_statement;
 use crate::domain::LinkCause;
 use crate::reconcile::keys::{email_key, phone_key};
 use crate::reconcile::recompute;
+use crate::sync::lock;
 
 /// How to import.
 #[derive(Debug, Clone, Copy, Default)]
@@ -87,6 +88,11 @@ pub enum ImportError {
         current: usize,
         limit: MaxRemoval,
     },
+    #[error(
+        "refusing --replace with {} invalid rows: the employees of those rows would be marked removed; \
+         fix the rows, or import without --replace", .0.len()
+    )]
+    ReplaceWithInvalidRows(Vec<RowError>),
     #[error("database error")]
     Database(#[from] DbErr),
 }
@@ -133,7 +139,13 @@ pub async fn import_rows(
     if !invalid.is_empty() && !options.skip_invalid {
         return Err(ImportError::Invalid(invalid));
     }
+    if !invalid.is_empty() && options.replace {
+        // A skipped row's employee is absent from `rows`, so --replace would mark them removed.
+        return Err(ImportError::ReplaceWithInvalidRows(invalid));
+    }
     let txn = db.begin().await?;
+    // Links are recomputed from agents' keys below: no sync or override may change them meanwhile.
+    let _write_lock = lock::acquire(&txn, true).await?;
     let backend = txn.get_database_backend();
     let now = Utc::now();
     let stored: HashMap<String, employee::Model> = employee::Entity::find()

@@ -51,6 +51,10 @@ impl std::fmt::Debug for HttpState {
 
 /// The whole router.
 pub fn router(state: HttpState, cors_origins: &[String]) -> Router {
+    let origins = Arc::new(OriginPolicy {
+        open: state.tokens.is_open(),
+        allowed: cors_origins.to_vec(),
+    });
     let router = Router::new()
         .route("/", get(ide::graphiql))
         .route("/playground", get(ide::playground))
@@ -67,6 +71,7 @@ pub fn router(state: HttpState, cors_origins: &[String]) -> Router {
             get(crate::metrics::render).with_state(state.db.clone()),
         )
         .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(origins, guard_origin))
         .layer(axum::middleware::from_fn(crate::metrics::track_http))
         .layer(
             TraceLayer::new_for_http()
@@ -81,6 +86,79 @@ pub fn router(state: HttpState, cors_origins: &[String]) -> Router {
         Some(layer) => router.layer(layer),
         None => router,
     }
+}
+
+/// Who may reach the server from a browser.
+#[derive(Debug)]
+struct OriginPolicy {
+    /// No token configured: the API is open and bound to loopback.
+    open: bool,
+    /// `BRIDGE_CORS_ORIGINS`.
+    allowed: Vec<String>,
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) && !name.ends_with(':') => {
+            name
+        }
+        _ => host,
+    };
+    let name = name.trim_start_matches('[').trim_end_matches(']');
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Two browser protections CORS alone does not give:
+/// - WebSocket upgrades are not subject to CORS, so a page on any site could open `/graphql/ws` in the
+///   user's browser (and graphql-transport-ws carries mutations too): refuse upgrades whose `Origin` is
+///   neither this server nor an allowed origin.
+/// - In open mode (no tokens, loopback only) a DNS-rebinding page reaches the server under a foreign
+///   host name: refuse any `Host` that is not a loopback name.
+async fn guard_origin(
+    State(policy): State<Arc<OriginPolicy>>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    if policy.open && !host.is_empty() && !is_loopback_host(&host) {
+        return (
+            StatusCode::FORBIDDEN,
+            "open mode (no tokens configured) serves loopback host names only",
+        )
+            .into_response();
+    }
+    let upgrade = request.headers().get(header::UPGRADE).is_some();
+    if upgrade
+        && let Some(origin) = request
+            .headers()
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok())
+    {
+        let same_host = origin
+            .split_once("://")
+            .is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(&host));
+        if !same_host
+            && !policy
+                .allowed
+                .iter()
+                .any(|allowed| allowed.eq_ignore_ascii_case(origin))
+        {
+            return (
+                StatusCode::FORBIDDEN,
+                "WebSocket origin not allowed (see BRIDGE_CORS_ORIGINS)",
+            )
+                .into_response();
+        }
+    }
+    next.run(request).await
 }
 
 /// CORS for the configured origins only; none configured means same-origin only (no CORS headers).
@@ -158,7 +236,7 @@ async fn graphql_ws(
                     let role: Role = state.tokens.role_for(payload_token(&payload).as_deref())?;
                     let mut data = Data::default();
                     data.insert(role);
-                    data.insert(crate::graphql::loaders::loaders(state.db.clone()));
+                    // No loaders here: each event is resolved with fresh ones (see `loaders::load_one`).
                     Ok(data)
                 })
                 .serve()
@@ -223,4 +301,33 @@ async fn readyz(State(state): State<HttpState>) -> Response {
         StatusCode::OK
     };
     (status, Json(body)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback_host;
+
+    #[test]
+    fn loopback_hosts_are_recognised_with_or_without_a_port() {
+        for host in [
+            "localhost",
+            "LOCALHOST:8080",
+            "127.0.0.1",
+            "127.0.0.1:8080",
+            "[::1]:8080",
+            "[::1]",
+            "127.1.2.3:80",
+        ] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in [
+            "evil.example",
+            "evil.example:8080",
+            "10.0.0.1:8080",
+            "localhost.evil.example",
+            "0.0.0.0:80",
+        ] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
+    }
 }

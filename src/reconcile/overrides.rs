@@ -13,6 +13,7 @@ use sea_orm::{
 
 use super::matching::recompute;
 use crate::domain::{LinkCause, MatchMethod, MatchStatus};
+use crate::sync::lock;
 
 /// Why an override was not applied; every message is safe to show an admin.
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +68,7 @@ async fn store(
     code: Option<String>,
 ) -> Result<LinkState, OverrideError> {
     let txn = db.begin().await?;
+    let _write_lock = lock::acquire(&txn, true).await?;
     link_override::Entity::insert(link_override::ActiveModel {
         agent_id: Set(agent_id),
         kind: Set(kind.to_string()),
@@ -117,6 +119,7 @@ pub async fn ignore(db: &DatabaseConnection, agent_id: i64) -> Result<LinkState,
 pub async fn unlink(db: &DatabaseConnection, agent_id: i64) -> Result<LinkState, OverrideError> {
     ensure_agent(db, agent_id).await?;
     let txn = db.begin().await?;
+    let _write_lock = lock::acquire(&txn, true).await?;
     let deleted = link_override::Entity::delete_by_id(agent_id)
         .exec(&txn)
         .await?;

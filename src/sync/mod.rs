@@ -224,11 +224,12 @@ impl Syncer {
         // The transaction and its lock come first, before the fetch: whoever holds the lock is the only one
         // talking to CareSoft, and the others wait (CLI, API) or skip (schedule).
         let txn = self.db.begin().await?;
-        if !lock::acquire(&txn, request.wait_for_lock).await? {
+        // Held to the end of this function, past commit or rollback inside `execute`.
+        let Some(_write_lock) = lock::acquire(&txn, request.wait_for_lock).await? else {
             txn.rollback().await?;
-            tracing::debug!("another process is syncing; skipped");
+            tracing::debug!("another sync, import or override holds the lock; skipped");
             return Ok(None);
-        }
+        };
         // Read through the pool, not `txn`: on SQLite a read inside `txn` would pin its WAL snapshot before
         // the run row below is written from another connection, and the sync's first write would then fail
         // with SQLITE_BUSY_SNAPSHOT ("database is locked", code 517). On PostgreSQL the lock is held either
@@ -373,6 +374,10 @@ impl Syncer {
         let now = Utc::now();
         let plan = diff::plan(&mirror, &agents, &self.domain, now);
         report.counts = plan.counts;
+        if request.dry_run {
+            // Before the guard, so a dry run that would be refused still shows what would be removed.
+            report.preview = preview(&plan, &mirror);
+        }
 
         if !request.allow_mass_removal
             && self
@@ -388,7 +393,6 @@ impl Syncer {
             });
         }
         if request.dry_run {
-            report.preview = preview(&plan, &mirror);
             *ended_at = Some(Utc::now());
             txn.rollback().await?;
             return Ok(SyncOutcome::DryRun);

@@ -875,3 +875,45 @@ fn an_empty_domain_or_token_is_an_invalid_config() {
         assert_eq!(error.kind(), "invalid");
     }
 }
+
+#[tokio::test]
+async fn an_empty_page_before_num_found_is_incomplete_paging_not_a_short_list() {
+    let server = MockServer::start().await;
+    let first: Vec<Value> = (1..=500).map(|id| json!({"id": id})).collect();
+    Mock::given(method("GET"))
+        .and(path(AGENTS_PATH))
+        .and(query_param("page", "1"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"code": "ok", "numFound": 900, "agents": first})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(AGENTS_PATH))
+        .and(query_param("page", "2"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"code": "ok", "numFound": 900, "agents": []})),
+        )
+        .mount(&server)
+        .await;
+    let client = CareSoftClient::new(config_for(&server.uri())).expect("client");
+
+    let err = client
+        .fetch_agents()
+        .await
+        .expect_err("a short list would remove real agents");
+
+    assert!(
+        matches!(
+            err,
+            CareSoftError::IncompletePaging {
+                received: 500,
+                num_found: 900,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}

@@ -435,3 +435,42 @@ async fn the_graphql_over_http_audits_pass_and_graphql_js_loads_the_schema() {
     assert!(last.ends_with(" passed, 0 failed"), "{last}");
     eprintln!("graphql-http audits: {last}");
 }
+
+#[tokio::test]
+async fn an_open_server_refuses_foreign_host_names_and_websocket_origins() {
+    let server = start(&[]).await;
+    let rebound = server
+        .http
+        .post(server.url("/graphql"))
+        .header("host", "evil.example:8080")
+        .json(&json!({"query": "{ __typename }"}))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(
+        rebound.status(),
+        StatusCode::FORBIDDEN,
+        "DNS rebinding is refused in open mode"
+    );
+
+    let upgrade = |origin: &'static str| {
+        server
+            .http
+            .get(server.url("/graphql/ws"))
+            .header("connection", "upgrade")
+            .header("upgrade", "websocket")
+            .header("sec-websocket-version", "13")
+            .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+            .header("sec-websocket-protocol", "graphql-transport-ws")
+            .header("origin", origin)
+            .send()
+    };
+    let foreign = upgrade("https://evil.example").await.expect("upgrade");
+    assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
+    let own = upgrade(Box::leak(
+        format!("http://{}", server.addr).into_boxed_str(),
+    ))
+    .await
+    .expect("upgrade");
+    assert_eq!(own.status(), StatusCode::SWITCHING_PROTOCOLS);
+}
