@@ -13,11 +13,18 @@
 //! library calls), `floor` (the resolvers' SQL, checked against them), `load` (server process, load driver),
 //! `report` (statistics, table, JSON, targets).
 
+// A binary's root resolves modules beside itself, so the submodules are pointed at their folder.
+#[path = "bench/dataset.rs"]
 mod dataset;
+#[path = "bench/engine.rs"]
 mod engine;
+#[path = "bench/floor.rs"]
 mod floor;
+#[path = "bench/load.rs"]
 mod load;
+#[path = "bench/phases.rs"]
 mod phases;
+#[path = "bench/report.rs"]
 mod report;
 
 use std::path::{Path, PathBuf};
@@ -26,6 +33,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::Parser;
+use sea_orm::ConnectionTrait as _;
 
 use crate::dataset::{Dataset, Shape};
 use crate::engine::{Engine, FreshDb};
@@ -92,6 +100,24 @@ struct Args {
     /// Skip GraphQL under load.
     #[arg(long)]
     skip_load: bool,
+    /// Load a freshly synced PostgreSQL database without ANALYZE first (the planner then has no statistics
+    /// until autovacuum's next pass; see BENCHMARKS.md).
+    #[arg(long)]
+    no_analyze: bool,
+    /// SQL run on the load database after the sync (and ANALYZE), before the server starts: to measure a
+    /// proposed index or setting without changing the library. Repeatable.
+    #[arg(long)]
+    setup_sql: Vec<String>,
+    /// Extra environment of the server process, `KEY=VALUE` (e.g. `LD_PRELOAD=...` to try another
+    /// allocator). Repeatable.
+    #[arg(long, value_parser = parse_env)]
+    server_env: Vec<(String, String)>,
+    /// Print, per phase of each run, the time spent in SQL statements and the heaviest ones (to stderr).
+    #[arg(long)]
+    sql_profile: bool,
+    /// Keep the load phase's database (its URL is printed), to profile its queries by hand afterwards.
+    #[arg(long)]
+    keep_db: bool,
 }
 
 impl Args {
@@ -127,6 +153,21 @@ impl Args {
         if self.skip_load {
             command.push_str(" --skip-load");
         }
+        if self.no_analyze {
+            command.push_str(" --no-analyze");
+        }
+        for sql in &self.setup_sql {
+            command.push_str(&format!(" --setup-sql '{sql}'"));
+        }
+        for (key, value) in &self.server_env {
+            command.push_str(&format!(" --server-env '{key}={value}'"));
+        }
+        if self.sql_profile {
+            command.push_str(" --sql-profile");
+        }
+        if self.keep_db {
+            command.push_str(" --keep-db");
+        }
         command
     }
 
@@ -139,6 +180,13 @@ impl Args {
     }
 }
 
+fn parse_env(raw: &str) -> Result<(String, String), String> {
+    raw.split_once('=')
+        .filter(|(key, _)| !key.is_empty())
+        .map(|(key, value)| (key.to_string(), value.to_string()))
+        .ok_or_else(|| format!("expected KEY=VALUE, got {raw:?}"))
+}
+
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     if args.runs == 0 || args.concurrency == 0 || args.agents == 0 {
@@ -147,8 +195,7 @@ fn main() -> anyhow::Result<()> {
     // The library logs warnings only; the figures go to stdout.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
         .try_init();
@@ -191,7 +238,16 @@ async fn run(args: Args) -> anyhow::Result<()> {
     println!("{}", report.data_line());
 
     let sources = Sources::start(&data).await?;
-    let outcome = measure(&args, &engines, &data, &csv, &sources, server_bin.as_deref(), &mut report).await;
+    let outcome = measure(
+        &args,
+        &engines,
+        &data,
+        &csv,
+        &sources,
+        server_bin.as_deref(),
+        &mut report,
+    )
+    .await;
     sources.shutdown().await;
     outcome?;
 
@@ -219,11 +275,24 @@ async fn measure(
         let mut result = EngineResult::new(engine);
         if !args.skip_phases {
             for run in 0..args.runs {
-                eprintln!("[{}] run {}/{}: import, syncs, reconcile", engine.name(), run + 1, args.runs);
+                eprintln!(
+                    "[{}] run {}/{}: import, syncs, reconcile",
+                    engine.name(),
+                    run + 1,
+                    args.runs
+                );
                 let label = format!("run{run}");
-                let outcome =
-                    phases::run_once(engine, &args.pg_url, data, csv, sources, &label).await
-                        .with_context(|| format!("{} run {}", engine.name(), run + 1))?;
+                let outcome = phases::run_once(
+                    engine,
+                    &args.pg_url,
+                    data,
+                    csv,
+                    sources,
+                    &label,
+                    args.sql_profile,
+                )
+                .await
+                .with_context(|| format!("{} run {}", engine.name(), run + 1))?;
                 result.runs.push(outcome);
             }
         }
@@ -242,7 +311,10 @@ fn server_binary(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
         if !path.is_file() {
             bail!("--server-bin {} is not a file", path.display());
         }
-        return Ok(path.to_path_buf());
+        // Absolute: the server runs in a directory of its own.
+        return path
+            .canonicalize()
+            .with_context(|| format!("cannot resolve {}", path.display()));
     }
     let exe = std::env::current_exe().context("cannot locate this binary")?;
     let dir = exe.parent().context("this binary has no directory")?;
@@ -259,7 +331,9 @@ fn server_binary(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
             .status()
             .context("cannot run cargo to build caresoft-bridge")?;
         if !status.success() {
-            bail!("cargo could not build caresoft-bridge; pass --server-bin to use an existing binary");
+            bail!(
+                "cargo could not build caresoft-bridge; pass --server-bin to use an existing binary"
+            );
         }
     }
     if !path.is_file() {
@@ -289,18 +363,41 @@ async fn load_engine(
     let outcome = async {
         phases::import(&fresh.db, csv).await?;
         phases::sync(&phases::syncer(&fresh.db, &sources.full)?).await?;
-        let floor = Arc::new(Floor::new(&fresh.db, data.load_groups.clone()));
-        let statements = floor::check_against_resolvers(&fresh.url, &floor, &data.load_groups)
+        if engine == Engine::Postgres && !args.no_analyze {
+            // What autovacuum does within a minute or so of a bulk load: a server that has run for a while
+            // has statistics. Without them PostgreSQL guesses, and unmatchedEmployees takes seconds.
+            fresh.db.execute_unprepared("ANALYZE").await?;
+        }
+        for sql in &args.setup_sql {
+            fresh
+                .db
+                .execute_unprepared(sql)
+                .await
+                .with_context(|| format!("--setup-sql failed: {sql}"))?;
+        }
+        let floor = Floor::capture(&fresh.url, &fresh.db, &data.load_groups)
             .await
-            .context("the floor's SQL check failed")?;
-        let server = Server::start(server_bin, &fresh.url, workdir.path()).await?;
-        let measured = load_windows(args, engine, data, &floor, &server, statements).await;
+            .context("cannot record the resolvers' SQL for the floor")?;
+        let floor = Arc::new(floor);
+        let server =
+            Server::start(server_bin, &fresh.url, workdir.path(), &args.server_env).await?;
+        eprintln!(
+            "[{}] load: server pid {} at {}",
+            engine.name(),
+            server.pid,
+            server.url
+        );
+        let measured = load_windows(args, engine, data, &floor, &server).await;
         let stopped = server.stop().await;
         let measured = measured?;
         stopped?;
         Ok::<_, anyhow::Error>(measured)
     }
     .await;
+    if args.keep_db {
+        eprintln!("[{}] load database kept: {}", engine.name(), fresh.keep());
+        return outcome;
+    }
     let dropped = fresh.drop_now().await;
     let outcome = outcome?;
     dropped?;
@@ -313,12 +410,16 @@ async fn load_windows(
     data: &Dataset,
     floor: &Arc<Floor>,
     server: &Server,
-    statements: Vec<(QueryKind, usize)>,
 ) -> anyhow::Result<LoadResult> {
     shape_checks(&server.url, data).await?;
     let mut result = LoadResult::default();
-    for (kind, count) in statements {
-        result.queries.push(QueryLoad::new(kind, count));
+    for kind in QueryKind::ALL {
+        let statements = floor
+            .statements(kind)
+            .iter()
+            .map(|s| s.sql.to_string())
+            .collect();
+        result.queries.push(QueryLoad::new(kind, statements));
     }
     for run in 0..args.load_runs {
         for query in &mut result.queries {
@@ -334,7 +435,7 @@ async fn load_windows(
                 GraphqlWorker::many(args.concurrency, &server.url, kind, &data.load_groups)?;
             query
                 .graphql
-                .push(drive(workers, args.warmup, args.duration).await);
+                .push(drive(workers, args.warmup, args.duration, Some(server.pid)).await);
             query.server_rss.push(server.rss()?);
             let workers = (0..args.concurrency)
                 .map(|_| FloorWorker {
@@ -344,7 +445,7 @@ async fn load_windows(
                 .collect();
             query
                 .floor
-                .push(drive(workers, args.warmup, args.duration).await);
+                .push(drive(workers, args.warmup, args.duration, Some(server.pid)).await);
         }
     }
     result.server_rss_end = Some(server.rss()?);
@@ -375,7 +476,10 @@ async fn shape_checks(url: &str, data: &Dataset) -> anyhow::Result<()> {
     let groups = load::ask(url, QueryKind::Groups, &data.load_groups).await?;
     let count = groups["data"]["groups"].as_array().map(Vec::len);
     if count != Some(data.groups) {
-        bail!("groups answered {count:?} groups, the data set has {}", data.groups);
+        bail!(
+            "groups answered {count:?} groups, the data set has {}",
+            data.groups
+        );
     }
     Ok(())
 }

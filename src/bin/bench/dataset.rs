@@ -146,8 +146,8 @@ const CITIES: [&str; 8] = [
 ];
 /// Today's mobile prefixes the employees' phones use; `086` is kept out so orphans can use it.
 const MOBILE_PREFIXES: [&str; 26] = [
-    "090", "091", "093", "094", "096", "097", "098", "032", "033", "034", "035", "036", "037", "038",
-    "039", "070", "076", "077", "078", "079", "081", "082", "083", "084", "085", "056",
+    "090", "091", "093", "094", "096", "097", "098", "032", "033", "034", "035", "036", "037",
+    "038", "039", "070", "076", "077", "078", "079", "081", "082", "083", "084", "085", "056",
 ];
 /// The 2018 renumbering backwards (new prefix → old one), to write numbers the way old records hold them.
 const OLD_PREFIX: [(&str, &str); 21] = [
@@ -231,7 +231,10 @@ pub fn generate(shape: Shape) -> anyhow::Result<Dataset> {
                 full_name: format!("{family} {middle} {given}"),
                 email: Some(format!("{given_ascii}.{family_ascii}.{:06}@acme.vn", i + 1)),
                 phone: employee_phone(i),
-                department: DEPARTMENTS.choose(&mut rng).copied().unwrap_or("Kinh doanh"),
+                department: DEPARTMENTS
+                    .choose(&mut rng)
+                    .copied()
+                    .unwrap_or("Kinh doanh"),
                 terminated: rng.random_bool(0.08),
             }
         })
@@ -316,7 +319,14 @@ pub fn generate(shape: Shape) -> anyhow::Result<Dataset> {
         }
         *group_sizes.entry(group).or_default() += 1;
         let (username, email, phone) = identity(*kind, id, &employees, &mut rng);
-        agents.push(agent_json(id, username, email, phone, &groups[group], &mut rng));
+        agents.push(agent_json(
+            id,
+            username,
+            email,
+            phone,
+            &groups[group],
+            &mut rng,
+        ));
     }
 
     let changed = (n / 100).max(1).min(n);
@@ -365,12 +375,7 @@ fn employee_phone(i: usize) -> String {
 
 /// `0912 345 678`
 fn spaced(national: &str) -> String {
-    format!(
-        "{} {} {}",
-        &national[..4],
-        &national[4..7],
-        &national[7..]
-    )
+    format!("{} {} {}", &national[..4], &national[4..7], &national[7..])
 }
 
 /// `+84 912 345 678`
@@ -402,12 +407,7 @@ fn other_form(national: &str, rng: &mut StdRng) -> String {
         0 => international(national),
         1 => format!("84{}", &national[1..]),
         2 => format!("0084{}", &national[1..]),
-        _ => format!(
-            "{}.{}.{}",
-            &national[..4],
-            &national[4..7],
-            &national[7..]
-        ),
+        _ => format!("{}.{}.{}", &national[..4], &national[4..7], &national[7..]),
     }
 }
 
@@ -417,7 +417,10 @@ fn retyped_email(email: &str, rng: &mut StdRng) -> String {
         0..6 => email.to_string(),
         6..9 => {
             let mut chars = email.chars();
-            let first: String = chars.next().map(|c| c.to_uppercase().collect()).unwrap_or_default();
+            let first: String = chars
+                .next()
+                .map(|c| c.to_uppercase().collect())
+                .unwrap_or_default();
             format!("{first}{}", chars.as_str()).replace("@acme.vn", "@ACME.vn")
         }
         _ => format!(" {email} "),
@@ -444,9 +447,7 @@ fn identity(
             let person = &employees[e];
             let email = person.email.as_deref().map(|m| retyped_email(m, rng));
             // Half the seats also carry the person's phone, written CareSoft's way: still the same person.
-            let phone = rng
-                .random_bool(0.5)
-                .then(|| other_form(&person.phone, rng));
+            let phone = rng.random_bool(0.5).then(|| other_form(&person.phone, rng));
             (person.full_name.clone(), email, phone)
         }
         Kind::Phone(e) => {
@@ -572,10 +573,7 @@ fn change(agent: &mut Value, groups: &[Group], rng: &mut StdRng) {
         }
         2 => {
             let id = fields.get("id").and_then(Value::as_i64).unwrap_or_default();
-            fields.insert(
-                "email".into(),
-                format!("moved.{id}@bpo-partner.vn").into(),
-            );
+            fields.insert("email".into(), format!("moved.{id}@bpo-partner.vn").into());
         }
         _ => {}
     }

@@ -1,8 +1,6 @@
 //! The databases the benchmark runs on: a fresh SQLite file in a temporary directory, or a fresh PostgreSQL
 //! database created (and dropped) through an administrative URL; and the process memory readings.
 
-use std::path::Path;
-
 use anyhow::Context as _;
 use caresoft_bridge::db;
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
@@ -83,6 +81,15 @@ impl FreshDb {
         }
     }
 
+    /// Leaves the database in place (the SQLite directory too) and returns its URL.
+    pub fn keep(self) -> String {
+        if let Some(dir) = self.dir {
+            // Dropping a TempDir would delete it; `keep` hands it over for good.
+            let _ = dir.keep();
+        }
+        self.url
+    }
+
     /// Closes the pool and removes the database (file or PostgreSQL database).
     pub async fn drop_now(self) -> anyhow::Result<()> {
         self.db.close().await?;
@@ -99,11 +106,6 @@ impl FreshDb {
                 .context("cannot remove the SQLite temporary directory")?;
         }
         Ok(())
-    }
-
-    /// The SQLite file's directory, when the engine is SQLite.
-    pub fn dir(&self) -> Option<&Path> {
-        self.dir.as_ref().map(tempfile::TempDir::path)
     }
 }
 
@@ -202,4 +204,68 @@ pub fn rss(pid: Option<u32>) -> anyhow::Result<Rss> {
 /// Returns false where the kernel does not allow it; the peak is then the process's peak so far.
 pub fn reset_peak_rss() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// CPU time consumed so far, in clock ticks (USER_HZ, 100 per second on Linux): a process's user + system
+/// time, and the whole machine's busy and total time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CpuSnapshot {
+    pub server: u64,
+    pub bench: u64,
+    pub machine_busy: u64,
+    pub machine_total: u64,
+}
+
+/// Clock ticks per second of `/proc` CPU times: USER_HZ, fixed at 100 by the Linux ABI on the platforms
+/// this runs on.
+pub const TICKS_PER_SECOND: f64 = 100.0;
+
+fn process_ticks(pid: Option<u32>) -> u64 {
+    let path = match pid {
+        Some(pid) => format!("/proc/{pid}/stat"),
+        None => "/proc/self/stat".to_string(),
+    };
+    // Fields after the command name (which may hold spaces, hence the split at the last ')'):
+    // state is field 3, utime 14 and stime 15.
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| {
+            let rest = text.rsplit_once(')')?.1;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let utime: u64 = fields.get(11)?.parse().ok()?;
+            let stime: u64 = fields.get(12)?.parse().ok()?;
+            Some(utime + stime)
+        })
+        .unwrap_or(0)
+}
+
+fn machine_ticks() -> (u64, u64) {
+    std::fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|text| {
+            let line = text.lines().find(|l| l.starts_with("cpu "))?;
+            let values: Vec<u64> = line
+                .split_whitespace()
+                .skip(1)
+                .filter_map(|v| v.parse().ok())
+                .collect();
+            // user nice system idle iowait irq softirq steal (guest time is already in user).
+            let total: u64 = values.iter().take(8).sum();
+            let idle = values.get(3).copied().unwrap_or(0) + values.get(4).copied().unwrap_or(0);
+            Some((total - idle, total))
+        })
+        .unwrap_or((0, 0))
+}
+
+impl CpuSnapshot {
+    /// Now, for the server process `server` (if any) and this process.
+    pub fn take(server: Option<u32>) -> CpuSnapshot {
+        let (machine_busy, machine_total) = machine_ticks();
+        CpuSnapshot {
+            server: server.map_or(0, |pid| process_ticks(Some(pid))),
+            bench: process_ticks(None),
+            machine_busy,
+            machine_total,
+        }
+    }
 }

@@ -1,13 +1,16 @@
 //! The floor: the reads behind each benchmarked GraphQL query, done as the very SQL statements the resolvers
-//! issue (same text, same bound values, same order, each statement fed by the previous one's rows as the
-//! loaders are), straight through sqlx on a pool of the same size, without GraphQL, HTTP or sea-orm.
+//! issue, straight through sqlx on a pool of the same size, without GraphQL, HTTP or sea-orm.
 //!
-//! The SQL below is copied from what the resolvers send (`graphql/lists.rs`, `graphql/loaders.rs`,
-//! `graphql/query.rs`); [`check_against_resolvers`] proves it still is, before any figure is taken, by
-//! running each query in-process with sea-orm's metric callback recording the statements and comparing them
-//! with what the floor issues for the same variables.
+//! "The very statements" is meant literally: [`Floor::capture`] runs each query (and each of its variables)
+//! once in-process through the real schema, with sea-orm's metric callback recording every statement sent
+//! (SQL text and bound values), and the floor replays those, in order, one after another per request. The SQL
+//! thus follows `graphql/lists.rs`, `graphql/loaders.rs` and the aggregates as they change, with no copy to
+//! drift. The loaders' statements depend on the rows of the first one; the data does not change during the
+//! load, so the captured values are the ones the previous statement would yield.
+//!
+//! Values are bound with the Rust types sea-query's sqlx binding uses (`i32` for `Int`, `i64` for `BigInt`
+//! and for unsigned values, `&str` for strings), so PostgreSQL sees the same parameter types.
 
-use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::{Context as _, bail};
@@ -16,7 +19,7 @@ use caresoft_bridge::events::EventBus;
 use caresoft_bridge::graphql::auth::Role;
 use caresoft_bridge::graphql::{ApiDeps, build_schema, with_request_data};
 use caresoft_bridge::sync::Syncer;
-use sea_orm::sqlx::{self, AssertSqlSafe, PgPool, Row as _, SqlitePool};
+use sea_orm::sqlx::{self, AssertSqlSafe, PgPool, SqlitePool};
 use sea_orm::{DatabaseBackend, DatabaseConnection};
 use serde_json::{Value, json};
 
@@ -72,6 +75,14 @@ impl QueryKind {
         }
     }
 
+    /// How many different variable sets the query rotates through.
+    pub fn variants(self, groups: &[String]) -> usize {
+        match self {
+            QueryKind::Agents => groups.len().max(1),
+            _ => 1,
+        }
+    }
+
     /// The variables of request number `i`: the agents query rotates through the largest groups, so that
     /// neither side answers the same page over and over.
     pub fn variables(self, groups: &[String], i: usize) -> Value {
@@ -82,46 +93,41 @@ impl QueryKind {
     }
 }
 
-/// A bound value.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+/// A bound value, in the Rust type sea-query's sqlx binding would use.
+#[derive(Debug, Clone)]
 enum Arg {
-    Int(i64),
+    Bool(bool),
+    I32(i32),
+    I64(i64),
     Text(String),
-    /// A value of a type the floor never binds (only seen in captured statements).
-    Other(String),
 }
 
 impl Arg {
-    fn from_sea(value: &sea_orm::Value) -> Arg {
+    fn from_sea(value: &sea_orm::Value) -> anyhow::Result<Arg> {
         use sea_orm::Value as V;
-        match value {
-            V::BigInt(Some(v)) => Arg::Int(*v),
-            V::Int(Some(v)) => Arg::Int(i64::from(*v)),
-            V::Unsigned(Some(v)) => Arg::Int(i64::from(*v)),
-            V::BigUnsigned(Some(v)) => i64::try_from(*v).map_or(Arg::Other(v.to_string()), Arg::Int),
+        Ok(match value {
+            V::Bool(Some(v)) => Arg::Bool(*v),
+            V::TinyInt(Some(v)) => Arg::I32(i32::from(*v)),
+            V::SmallInt(Some(v)) => Arg::I32(i32::from(*v)),
+            V::Int(Some(v)) => Arg::I32(*v),
+            V::BigInt(Some(v)) => Arg::I64(*v),
+            V::TinyUnsigned(Some(v)) => Arg::I32(i32::from(*v)),
+            V::SmallUnsigned(Some(v)) => Arg::I32(i32::from(*v)),
+            V::Unsigned(Some(v)) => Arg::I64(i64::from(*v)),
+            V::BigUnsigned(Some(v)) => Arg::I64(i64::try_from(*v)?),
             V::String(Some(s)) => Arg::Text(s.clone()),
-            other => Arg::Other(format!("{other:?}")),
-        }
+            other => {
+                bail!("the floor cannot bind {other:?}; teach src/bin/bench/floor.rs this type")
+            }
+        })
     }
 }
 
-/// One statement as issued: SQL text and bound values.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Issued {
-    sql: String,
+/// One statement as the resolvers issued it.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    pub sql: Arc<str>,
     args: Vec<Arg>,
-}
-
-impl Issued {
-    /// Values compared as a multiset: a loader's IN list follows a hash map's order, which carries no meaning.
-    fn same_as(&self, other: &Issued) -> bool {
-        let set = |args: &[Arg]| {
-            let mut sorted = args.to_vec();
-            sorted.sort();
-            sorted
-        };
-        self.sql == other.sql && set(&self.args) == set(&other.args)
-    }
 }
 
 enum Pool {
@@ -129,360 +135,143 @@ enum Pool {
     Sqlite(SqlitePool),
 }
 
-/// Runs `query` with `args` and returns the row count and column `column` of each row as an integer.
-macro_rules! fetch_ints {
-    ($pool:expr, $sql:expr, $args:expr, $column:expr) => {{
-        let mut query = sqlx::query(AssertSqlSafe($sql));
-        for arg in $args {
+/// Runs one statement with its values; the rows are fetched and counted (decoding them is the caller's
+/// business, the same on both sides, and small next to the round trip).
+macro_rules! fetch {
+    ($pool:expr, $issued:expr) => {{
+        let mut query = sqlx::query(AssertSqlSafe(Arc::clone(&$issued.sql)));
+        for arg in &$issued.args {
             query = match arg {
-                Arg::Int(v) => query.bind(*v),
+                Arg::Bool(v) => query.bind(*v),
+                Arg::I32(v) => query.bind(*v),
+                Arg::I64(v) => query.bind(*v),
                 Arg::Text(s) => query.bind(s.as_str()),
-                Arg::Other(s) => bail!("the floor cannot bind {s}"),
             };
         }
-        let rows = query.fetch_all($pool).await?;
-        let mut ints = Vec::with_capacity(rows.len());
-        if let Some(column) = $column {
-            for row in &rows {
-                ints.push(row.try_get::<Option<i64>, _>(column)?);
-            }
-        }
-        (rows.len(), ints)
+        query.fetch_all($pool).await?.len()
     }};
 }
 
-/// The raw-SQL side of the comparison.
+/// The raw-SQL side of the comparison: for each query, the statements of each variant of its variables.
 pub struct Floor {
     pool: Pool,
-    backend: DatabaseBackend,
-    groups: Vec<String>,
+    plans: Vec<(QueryKind, Vec<Vec<Issued>>)>,
 }
 
 impl std::fmt::Debug for Floor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Floor")
-            .field("backend", &self.backend)
+            .field("queries", &self.plans.len())
             .finish_non_exhaustive()
     }
 }
 
-const AGENT_COLUMNS: [&str; 24] = [
-    "id",
-    "domain",
-    "username",
-    "email",
-    "phone_no",
-    "extension",
-    "group_id",
-    "group_name",
-    "role_id",
-    "created_at",
-    "updated_at",
-    "login_status_raw",
-    "call_status_raw",
-    "chat_status_raw",
-    "ticket_status_raw",
-    "call_status",
-    "chat_status",
-    "ticket_status",
-    "email_key",
-    "phone_key",
-    "first_seen_at",
-    "last_changed_at",
-    "last_seen_at",
-    "removed_at",
-];
-const LINK_COLUMNS: [&str; 5] = ["agent_id", "status", "method", "employee_id", "updated_at"];
-const EMPLOYEE_COLUMNS: [&str; 12] = [
-    "id",
-    "employee_code",
-    "full_name",
-    "email",
-    "phone",
-    "department",
-    "status",
-    "email_key",
-    "phone_key",
-    "removed_at",
-    "created_at",
-    "updated_at",
-];
-
 impl Floor {
-    /// The floor on `db`'s own sqlx pool: `db` comes from `caresoft_bridge::db::connect`, so the pool has the
-    /// size and settings the server's has.
-    pub fn new(db: &DatabaseConnection, groups: Vec<String>) -> Floor {
-        let backend = db.get_database_backend();
-        let pool = match backend {
+    /// Records the statements of every query and variant, by running them in-process on `url`, and builds
+    /// the floor on `db`'s own sqlx pool (`db` comes from `caresoft_bridge::db::connect`, so its pool has
+    /// the size and settings of the server's).
+    pub async fn capture(
+        url: &str,
+        db: &DatabaseConnection,
+        groups: &[String],
+    ) -> anyhow::Result<Floor> {
+        let mut recorded = caresoft_bridge::db::connect(url).await?;
+        let seen: Arc<Mutex<Vec<sea_orm::Statement>>> = Arc::default();
+        let sink = Arc::clone(&seen);
+        recorded.set_metric_callback(move |info| {
+            sink.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(info.statement.clone());
+        });
+        let syncer = Syncer::new(
+            recorded.clone(),
+            Err("the benchmark's in-process schema never syncs".into()),
+            "acme".into(),
+            MaxRemoval::default(),
+        );
+        let schema = build_schema(ApiDeps {
+            db: recorded.clone(),
+            syncer: Arc::new(syncer),
+            events: EventBus::new(),
+            max_removal: MaxRemoval::default(),
+            introspection: false,
+        });
+
+        let mut plans = Vec::new();
+        for kind in QueryKind::ALL {
+            let mut variants = Vec::new();
+            for i in 0..kind.variants(groups) {
+                seen.lock().unwrap_or_else(PoisonError::into_inner).clear();
+                let request = async_graphql::Request::new(kind.document()).variables(
+                    async_graphql::Variables::from_json(kind.variables(groups, i)),
+                );
+                let response = schema
+                    .execute(with_request_data(request, &recorded, Role::Read))
+                    .await;
+                if !response.errors.is_empty() {
+                    bail!("{} failed in-process: {:?}", kind.label(), response.errors);
+                }
+                let statements =
+                    std::mem::take(&mut *seen.lock().unwrap_or_else(PoisonError::into_inner));
+                let issued = statements
+                    .into_iter()
+                    .map(|statement| {
+                        let args = match &statement.values {
+                            Some(values) => values
+                                .0
+                                .iter()
+                                .map(Arg::from_sea)
+                                .collect::<anyhow::Result<_>>()?,
+                            None => Vec::new(),
+                        };
+                        Ok(Issued {
+                            sql: Arc::from(statement.sql),
+                            args,
+                        })
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                if issued.is_empty() {
+                    bail!("{} issued no statement in-process", kind.label());
+                }
+                variants.push(issued);
+            }
+            plans.push((kind, variants));
+        }
+        recorded.close().await?;
+
+        let pool = match db.get_database_backend() {
             DatabaseBackend::Postgres => Pool::Pg(db.get_postgres_connection_pool().clone()),
             _ => Pool::Sqlite(db.get_sqlite_connection_pool().clone()),
         };
-        Floor {
-            pool,
-            backend,
-            groups,
-        }
+        Ok(Floor { pool, plans })
     }
 
-    /// Placeholders `first..first + count` in this backend's style.
-    fn placeholders(&self, first: usize, count: usize) -> String {
-        (first..first + count)
-            .map(|n| match self.backend {
-                DatabaseBackend::Postgres => format!("${n}"),
-                _ => "?".to_string(),
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-
-    fn columns(table: &str, columns: &[&str]) -> String {
-        columns
+    /// The statements of variant 0 of `kind`.
+    pub fn statements(&self, kind: QueryKind) -> &[Issued] {
+        self.plans
             .iter()
-            .map(|c| format!("\"{table}\".\"{c}\""))
-            .collect::<Vec<_>>()
-            .join(", ")
+            .find(|(k, _)| *k == kind)
+            .and_then(|(_, variants)| variants.first())
+            .map_or(&[], Vec::as_slice)
     }
 
-    /// `lists::agents` with a group and a call-status filter, ordered by id, one row more than the page.
-    fn agents_page_sql(&self) -> String {
-        let p = |n| self.placeholders(n, 1);
-        format!(
-            "SELECT {} FROM \"agents\" AS \"a\" LEFT JOIN \"agent_links\" AS \"l\" ON \"l\".\"agent_id\" = \"a\".\"id\" \
-             WHERE \"a\".\"removed_at\" IS NULL AND \"a\".\"group_name\" = {} AND \"a\".\"call_status\" = {} \
-             ORDER BY \"a\".\"id\" ASC LIMIT {}",
-            Self::columns("a", &AGENT_COLUMNS),
-            p(1),
-            p(2),
-            p(3)
-        )
-    }
-
-    /// The `LinkKey` loader.
-    fn links_sql(&self, count: usize) -> String {
-        format!(
-            "SELECT {} FROM \"agent_links\" WHERE \"agent_links\".\"agent_id\" IN ({})",
-            Self::columns("agent_links", &LINK_COLUMNS),
-            self.placeholders(1, count)
-        )
-    }
-
-    /// The `EmployeeKey` loader.
-    fn employees_sql(&self, count: usize) -> String {
-        format!(
-            "SELECT {} FROM \"employees\" WHERE \"employees\".\"id\" IN ({})",
-            Self::columns("employees", &EMPLOYEE_COLUMNS),
-            self.placeholders(1, count)
-        )
-    }
-
-    /// `lists::employees` with the `unmatchedEmployees` filter: ACTIVE, not removed, no MATCHED current agent.
-    fn unseated_where(&self) -> String {
-        let p = |n| self.placeholders(n, 1);
-        format!(
-            "WHERE \"e\".\"removed_at\" IS NULL AND \"e\".\"status\" = {} AND NOT EXISTS(SELECT {} FROM \"agent_links\" AS \"l\" \
-             INNER JOIN \"agents\" AS \"a\" ON \"a\".\"id\" = \"l\".\"agent_id\" WHERE \"l\".\"employee_id\" = \"e\".\"id\" \
-             AND \"l\".\"status\" = {} AND \"a\".\"removed_at\" IS NULL)",
-            p(1),
-            p(2),
-            p(3)
-        )
-    }
-
-    fn unseated_page_sql(&self) -> String {
-        format!(
-            "SELECT {} FROM \"employees\" AS \"e\" {} ORDER BY \"e\".\"employee_code\" ASC LIMIT {}",
-            Self::columns("e", &EMPLOYEE_COLUMNS),
-            self.unseated_where(),
-            self.placeholders(4, 1)
-        )
-    }
-
-    fn unseated_count_sql(&self) -> String {
-        format!(
-            "SELECT COUNT(*) FROM \"employees\" AS \"e\" {}",
-            self.unseated_where()
-        )
-    }
-
-    /// `query::status_groups` without a group filter.
-    fn groups_sql(&self) -> String {
-        let mut sums = Vec::new();
-        for column in ["call_status", "chat_status", "ticket_status"] {
-            for status in ["AVAILABLE", "NOT_AVAILABLE", "LOGOUT", "UNKNOWN"] {
-                sums.push(format!(
-                    "CAST(SUM(CASE WHEN {column} = '{status}' THEN 1 ELSE 0 END) AS BIGINT)"
-                ));
-            }
-        }
-        format!(
-            "SELECT group_id, MAX(group_name), COUNT(*), {} FROM agents WHERE removed_at IS NULL  \
-             GROUP BY group_id ORDER BY group_id",
-            sums.join(", ")
-        )
-    }
-
-    async fn fetch(
-        &self,
-        sql: String,
-        args: Vec<Arg>,
-        column: Option<usize>,
-        trace: &mut Option<Vec<Issued>>,
-    ) -> anyhow::Result<(usize, Vec<Option<i64>>)> {
-        let result = match &self.pool {
-            Pool::Pg(pool) => fetch_ints!(pool, sql.as_str(), &args, column),
-            Pool::Sqlite(pool) => fetch_ints!(pool, sql.as_str(), &args, column),
-        };
-        if let Some(trace) = trace {
-            trace.push(Issued { sql, args });
-        }
-        Ok(result)
-    }
-
-    /// Does the reads of request number `i` of `kind`; returns the rows read.
+    /// Does the reads of request number `i` of `kind`, one statement after the other as the resolvers do;
+    /// returns the rows read.
     pub async fn run(&self, kind: QueryKind, i: usize) -> anyhow::Result<usize> {
-        self.run_traced(kind, i, &mut None).await
-    }
-
-    async fn run_traced(
-        &self,
-        kind: QueryKind,
-        i: usize,
-        trace: &mut Option<Vec<Issued>>,
-    ) -> anyhow::Result<usize> {
-        match kind {
-            QueryKind::Agents => {
-                let group = self.groups.get(i % self.groups.len().max(1)).cloned();
-                let group = group.context("no group to filter on")?;
-                let args = vec![
-                    Arg::Text(group),
-                    Arg::Text("AVAILABLE".into()),
-                    Arg::Int(51),
-                ];
-                let (rows, mut ids) = self
-                    .fetch(self.agents_page_sql(), args, Some(0), trace)
-                    .await?;
-                // The page is 50 rows; the 51st only tells that there is a next page.
-                ids.truncate(50);
-                if ids.is_empty() {
-                    return Ok(rows);
-                }
-                let args: Vec<Arg> = ids.iter().flatten().map(|id| Arg::Int(*id)).collect();
-                let (links, employee_ids) = self
-                    .fetch(self.links_sql(args.len()), args, Some(3), trace)
-                    .await?;
-                let employee_ids: BTreeSet<i64> = employee_ids.into_iter().flatten().collect();
-                if employee_ids.is_empty() {
-                    return Ok(rows + links);
-                }
-                let args: Vec<Arg> = employee_ids.into_iter().map(Arg::Int).collect();
-                let (employees, _) = self
-                    .fetch(self.employees_sql(args.len()), args, None, trace)
-                    .await?;
-                Ok(rows + links + employees)
-            }
-            QueryKind::UnmatchedEmployees => {
-                let args = || {
-                    vec![
-                        Arg::Text("active".into()),
-                        Arg::Int(1),
-                        Arg::Text("MATCHED".into()),
-                    ]
-                };
-                let mut page_args = args();
-                page_args.push(Arg::Int(51));
-                let (page, _) = self
-                    .fetch(self.unseated_page_sql(), page_args, None, trace)
-                    .await?;
-                let (count, _) = self
-                    .fetch(self.unseated_count_sql(), args(), Some(0), trace)
-                    .await?;
-                Ok(page + count)
-            }
-            QueryKind::Groups => {
-                let (rows, _) = self.fetch(self.groups_sql(), vec![], None, trace).await?;
-                Ok(rows)
-            }
-        }
-    }
-}
-
-/// Runs every query once in-process through the real schema, recording the statements sea-orm sends, and
-/// fails unless the floor sends the same ones. Returns how many statements each query issues.
-pub async fn check_against_resolvers(
-    url: &str,
-    floor: &Floor,
-    groups: &[String],
-) -> anyhow::Result<Vec<(QueryKind, usize)>> {
-    let mut db = caresoft_bridge::db::connect(url).await?;
-    let seen: Arc<Mutex<Vec<Issued>>> = Arc::default();
-    let sink = Arc::clone(&seen);
-    db.set_metric_callback(move |info| {
-        let statement = info.statement;
-        let args = statement
-            .values
-            .as_ref()
-            .map(|values| values.0.iter().map(Arg::from_sea).collect())
-            .unwrap_or_default();
-        sink.lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(Issued {
-                sql: statement.sql.clone(),
-                args,
-            });
-    });
-    let syncer = Syncer::new(
-        db.clone(),
-        Err("the benchmark's in-process schema never syncs".into()),
-        "acme".into(),
-        MaxRemoval::default(),
-    );
-    let schema = build_schema(ApiDeps {
-        db: db.clone(),
-        syncer: Arc::new(syncer),
-        events: EventBus::new(),
-        max_removal: MaxRemoval::default(),
-        introspection: false,
-    });
-
-    let mut counts = Vec::new();
-    for kind in QueryKind::ALL {
-        seen.lock().unwrap_or_else(PoisonError::into_inner).clear();
-        let variables = kind.variables(groups, 0);
-        let request = async_graphql::Request::new(kind.document())
-            .variables(async_graphql::Variables::from_json(variables));
-        let response = schema
-            .execute(with_request_data(request, &db, Role::Read))
-            .await;
-        if !response.errors.is_empty() {
-            bail!(
-                "{} failed in-process: {:?}",
-                kind.label(),
-                response.errors
-            );
-        }
-        let resolvers = std::mem::take(&mut *seen.lock().unwrap_or_else(PoisonError::into_inner));
-        let mut trace = Some(Vec::new());
-        floor.run_traced(kind, 0, &mut trace).await?;
-        let ours = trace.unwrap_or_default();
-        let same = resolvers.len() == ours.len()
-            && resolvers.iter().zip(&ours).all(|(a, b)| a.same_as(b));
-        if !same {
-            let show = |list: &[Issued]| {
-                list.iter()
-                    .map(|s| format!("  {}\n    {:?}", s.sql, s.args))
-                    .collect::<Vec<_>>()
-                    .join("\n")
+        let variants = self
+            .plans
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, v)| v)
+            .context("query not captured")?;
+        let statements = &variants[i % variants.len()];
+        let mut rows = 0;
+        for issued in statements {
+            rows += match &self.pool {
+                Pool::Pg(pool) => fetch!(pool, issued),
+                Pool::Sqlite(pool) => fetch!(pool, issued),
             };
-            bail!(
-                "the floor no longer issues the resolvers' SQL for {}; update src/bin/bench/floor.rs\n\
-                 resolvers:\n{}\nfloor:\n{}",
-                kind.label(),
-                show(&resolvers),
-                show(&ours)
-            );
         }
-        counts.push((kind, ours.len()));
+        Ok(rows)
     }
-    db.close().await?;
-    Ok(counts)
 }

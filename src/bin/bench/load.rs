@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 use tokio::process::{Child, Command};
 
-use crate::engine::{Rss, rss};
+use crate::engine::{CpuSnapshot, Rss, TICKS_PER_SECOND, rss};
 use crate::floor::{Floor, QueryKind};
 
 /// What one timed window measured.
@@ -27,6 +27,34 @@ pub struct Window {
     pub latencies_us: Vec<u32>,
     /// From the end of the warm-up to the last answer.
     pub seconds: f64,
+    /// CPU seconds used during the measured time: by the server, by this process (load generator or floor
+    /// client), by everything else (PostgreSQL, chiefly), and the machine's idle time.
+    pub cpu: CpuSplit,
+}
+
+/// Where the machine's CPU time went during a window, in seconds.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct CpuSplit {
+    pub server: f64,
+    pub bench: f64,
+    pub other: f64,
+    pub idle: f64,
+}
+
+impl CpuSplit {
+    fn between(a: CpuSnapshot, b: CpuSnapshot) -> CpuSplit {
+        let secs = |ticks: u64| ticks as f64 / TICKS_PER_SECOND;
+        let server = secs(b.server.saturating_sub(a.server));
+        let bench = secs(b.bench.saturating_sub(a.bench));
+        let busy = secs(b.machine_busy.saturating_sub(a.machine_busy));
+        let total = secs(b.machine_total.saturating_sub(a.machine_total));
+        CpuSplit {
+            server,
+            bench,
+            other: (busy - server - bench).max(0.0),
+            idle: (total - busy).max(0.0),
+        }
+    }
 }
 
 impl Window {
@@ -44,11 +72,21 @@ pub trait Worker: Send + 'static {
     fn step(&mut self, i: usize) -> impl Future<Output = Result<(), String>> + Send;
 }
 
-/// Runs `workers` concurrently, back to back, for `warmup` (not recorded) then `duration`.
-pub async fn drive<W: Worker>(workers: Vec<W>, warmup: Duration, duration: Duration) -> Window {
+/// Runs `workers` concurrently, back to back, for `warmup` (not recorded) then `duration`; `server` is the
+/// process whose CPU time is reported apart.
+pub async fn drive<W: Worker>(
+    workers: Vec<W>,
+    warmup: Duration,
+    duration: Duration,
+    server: Option<u32>,
+) -> Window {
     let start = Instant::now();
     let measure_from = start + warmup;
     let deadline = measure_from + duration;
+    let cpu_start = tokio::spawn(async move {
+        tokio::time::sleep_until(measure_from.into()).await;
+        CpuSnapshot::take(server)
+    });
     let tasks: Vec<_> = workers
         .into_iter()
         .enumerate()
@@ -74,7 +112,9 @@ pub async fn drive<W: Worker>(workers: Vec<W>, warmup: Duration, duration: Durat
                         Ok(()) => {
                             window.ok += 1;
                             let us = done.duration_since(sent).as_micros();
-                            window.latencies_us.push(u32::try_from(us).unwrap_or(u32::MAX));
+                            window
+                                .latencies_us
+                                .push(u32::try_from(us).unwrap_or(u32::MAX));
                         }
                         Err(err) => {
                             window.errors += 1;
@@ -108,6 +148,10 @@ pub async fn drive<W: Worker>(workers: Vec<W>, warmup: Duration, duration: Durat
         }
     }
     total.seconds = end.duration_since(measure_from).as_secs_f64();
+    let cpu_end = CpuSnapshot::take(server);
+    if let Ok(cpu_start) = cpu_start.await {
+        total.cpu = CpuSplit::between(cpu_start, cpu_end);
+    }
     total
 }
 
@@ -226,8 +270,14 @@ pub struct Server {
 
 impl Server {
     /// Starts `binary serve` on a free loopback port against `database_url`, scheduled syncs off, and waits
-    /// until `/healthz` answers. `workdir` holds its log and keeps any `.env` of the checkout out of its way.
-    pub async fn start(binary: &Path, database_url: &str, workdir: &Path) -> anyhow::Result<Server> {
+    /// until `/healthz` answers; `extra_env` is added to its environment. `workdir` holds its log and keeps
+    /// any `.env` of the checkout out of its way.
+    pub async fn start(
+        binary: &Path,
+        database_url: &str,
+        workdir: &Path,
+        extra_env: &[(String, String)],
+    ) -> anyhow::Result<Server> {
         let port = {
             let probe = std::net::TcpListener::bind("127.0.0.1:0")
                 .context("cannot find a free loopback port")?;
@@ -246,6 +296,7 @@ impl Server {
             .env("BRIDGE_LISTEN", format!("127.0.0.1:{port}"))
             .env("BRIDGE_SYNC_INTERVAL", "0")
             .env("RUST_LOG", "warn")
+            .envs(extra_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(log_file.try_clone()?)
             .stderr(log_file)
@@ -317,11 +368,17 @@ impl Server {
 }
 
 /// Sends `kind` once and returns the parsed answer, for the shape checks made before the load.
-pub async fn ask(url: &str, kind: QueryKind, groups: &[String]) -> anyhow::Result<serde_json::Value> {
+pub async fn ask(
+    url: &str,
+    kind: QueryKind,
+    groups: &[String],
+) -> anyhow::Result<serde_json::Value> {
     let client = reqwest::Client::builder().no_proxy().build()?;
     let answer: serde_json::Value = client
         .post(url)
-        .json(&serde_json::json!({"query": kind.document(), "variables": kind.variables(groups, 0)}))
+        .json(
+            &serde_json::json!({"query": kind.document(), "variables": kind.variables(groups, 0)}),
+        )
         .send()
         .await?
         .error_for_status()?

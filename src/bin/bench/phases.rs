@@ -4,7 +4,8 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::time::Instant;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use caresoft_bridge::caresoft::{CareSoftClient, ClientConfig};
@@ -101,7 +102,7 @@ async fn stand_in(agents: Vec<Value>) -> anyhow::Result<StandIn> {
         domain: DOMAIN.into(),
         token: TOKEN.into(),
         // No churn: the no-change resync must see exactly the list of the first sync.
-        churn_every: std::time::Duration::ZERO,
+        churn_every: Duration::ZERO,
         seed: 0,
     };
     StandIn::start(listener, config, agents)
@@ -122,7 +123,13 @@ pub fn syncer(db: &DatabaseConnection, source: &StandIn) -> anyhow::Result<Synce
 }
 
 /// Times `work`, with the process's peak RSS during it.
-async fn timed<T>(work: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<(T, Sample)> {
+async fn timed<T>(
+    log: Option<&SqlLog>,
+    work: impl Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<(T, Sample)> {
+    if let Some(log) = log {
+        log.clear();
+    }
     engine::reset_peak_rss();
     let started = Instant::now();
     let value = work.await?;
@@ -202,13 +209,78 @@ pub async fn run_once(
     csv: &Path,
     sources: &Sources,
     label: &str,
+    sql_profile: bool,
 ) -> anyhow::Result<RunResult> {
-    let fresh = FreshDb::create(engine, admin_url, label).await?;
-    let result = phases(&fresh.db, data, csv, sources).await;
+    let mut fresh = FreshDb::create(engine, admin_url, label).await?;
+    let log = sql_profile.then(|| SqlLog::attach(&mut fresh.db, engine));
+    let result = phases(&fresh.db, data, csv, sources, log.as_ref()).await;
     let dropped = fresh.drop_now().await;
     let result = result?;
     dropped?;
     Ok(result)
+}
+
+/// With `--sql-profile`: every statement sea-orm sends and how long it took, printed per phase, to tell the
+/// database's share of a phase from the rest.
+#[derive(Debug, Clone)]
+pub struct SqlLog {
+    engine: Engine,
+    statements: Arc<Mutex<Vec<(String, Duration)>>>,
+}
+
+impl SqlLog {
+    fn attach(db: &mut DatabaseConnection, engine: Engine) -> SqlLog {
+        let statements: Arc<Mutex<Vec<(String, Duration)>>> = Arc::default();
+        let sink = Arc::clone(&statements);
+        db.set_metric_callback(move |info| {
+            // Statements are told apart by their first words; values and long column lists do not matter.
+            let head: String = info.statement.sql.chars().take(70).collect();
+            sink.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push((head, info.elapsed));
+        });
+        SqlLog { engine, statements }
+    }
+
+    fn clear(&self) {
+        self.statements
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+
+    /// Prints the statements of the phase just timed, heaviest first.
+    fn report(&self, phase: Phase, sample: &Sample) {
+        let statements = std::mem::take(
+            &mut *self
+                .statements
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        let total: Duration = statements.iter().map(|(_, d)| *d).sum();
+        let mut by_head: HashMap<String, (usize, Duration)> = HashMap::new();
+        for (head, elapsed) in statements.iter() {
+            let entry = by_head.entry(head.clone()).or_default();
+            entry.0 += 1;
+            entry.1 += *elapsed;
+        }
+        let mut heads: Vec<_> = by_head.into_iter().collect();
+        heads.sort_by(|a, b| b.1.1.cmp(&a.1.1));
+        eprintln!(
+            "[{}] {}: {:.0} ms, of which {:.0} ms in {} statements",
+            self.engine.name(),
+            phase.key(),
+            sample.seconds * 1000.0,
+            total.as_secs_f64() * 1000.0,
+            statements.len()
+        );
+        for (head, (count, elapsed)) in heads.iter().take(6) {
+            eprintln!(
+                "    {:>7.1} ms  x{count:<4} {head}",
+                elapsed.as_secs_f64() * 1000.0
+            );
+        }
+    }
 }
 
 async fn phases(
@@ -216,37 +288,48 @@ async fn phases(
     data: &Dataset,
     csv: &Path,
     sources: &Sources,
+    log: Option<&SqlLog>,
 ) -> anyhow::Result<RunResult> {
     let mut out = RunResult::default();
+    let mut record = |phase: Phase, sample: Sample| {
+        if let Some(log) = log {
+            log.report(phase, &sample);
+        }
+        out.samples.insert(phase, sample);
+    };
     let agents = data.agents.len();
+    let mut tally = RunCounts::default();
 
-    let (imported, sample) = timed(import(db, csv)).await?;
-    out.employees_imported = imported;
-    out.samples.insert(Phase::Import, sample);
+    let (imported, sample) = timed(log, import(db, csv)).await?;
+    tally.employees_imported = imported;
+    record(Phase::Import, sample);
 
     let full = syncer(db, &sources.full)?;
-    let (report, sample) = timed(sync(&full)).await?;
+    let (report, sample) = timed(log, sync(&full)).await?;
     if report.counts.added != agents {
-        bail!("first sync added {} agents, not {agents}", report.counts.added);
+        bail!(
+            "first sync added {} agents, not {agents}",
+            report.counts.added
+        );
     }
-    out.samples.insert(Phase::FirstSync, sample);
+    record(Phase::FirstSync, sample);
     check_links(db, &data.expected).await?;
 
     // Counted from here on only: the trigger would slow the first sync's 20,000 inserts.
     engine::count_agent_writes(db).await?;
-    let (report, sample) = timed(sync(&full)).await?;
-    out.no_change_writes = engine::agent_writes(db).await?;
+    let (report, sample) = timed(log, sync(&full)).await?;
+    tally.no_change_writes = engine::agent_writes(db).await?;
     if report.counts.unchanged != agents {
         bail!(
             "no-change resync saw {} unchanged agents, not {agents}",
             report.counts.unchanged
         );
     }
-    out.samples.insert(Phase::NoChangeResync, sample);
+    record(Phase::NoChangeResync, sample);
 
     let changed = syncer(db, &sources.changed)?;
-    let (report, sample) = timed(sync(&changed)).await?;
-    out.one_percent_writes = engine::agent_writes(db).await? - out.no_change_writes;
+    let (report, sample) = timed(log, sync(&changed)).await?;
+    tally.one_percent_writes = engine::agent_writes(db).await? - tally.no_change_writes;
     if report.counts.updated != data.changed {
         bail!(
             "1% resync updated {} agents, not {}",
@@ -254,12 +337,12 @@ async fn phases(
             data.changed
         );
     }
-    out.samples.insert(Phase::OnePercentResync, sample);
+    record(Phase::OnePercentResync, sample);
 
     // A full reconcile: every link written again. Clearing them is not timed.
     db.execute_unprepared("DELETE FROM link_candidates").await?;
     db.execute_unprepared("DELETE FROM agent_links").await?;
-    let (counts, sample) = timed(async {
+    let (counts, sample) = timed(log, async {
         // In one transaction, as sync and import run it.
         let txn = db.begin().await?;
         let counts = recompute(&txn, LinkCause::Sync, Utc::now()).await?;
@@ -273,7 +356,19 @@ async fn phases(
             counts.links_changed
         );
     }
-    out.links_written = counts.links_changed;
-    out.samples.insert(Phase::FullReconcile, sample);
+    tally.links_written = counts.links_changed;
+    record(Phase::FullReconcile, sample);
+    out.no_change_writes = tally.no_change_writes;
+    out.one_percent_writes = tally.one_percent_writes;
+    out.links_written = tally.links_written;
+    out.employees_imported = tally.employees_imported;
     Ok(out)
+}
+
+#[derive(Debug, Default)]
+struct RunCounts {
+    no_change_writes: i64,
+    one_percent_writes: i64,
+    links_written: usize,
+    employees_imported: usize,
 }
