@@ -6,6 +6,8 @@ use std::io::Write;
 use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement};
 
+use crate::reconcile::SEATED_EMPLOYEE_IDS;
+
 /// What to export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ExportKind {
@@ -85,10 +87,8 @@ fn query(kind: ExportKind) -> String {
             format!("{EMPLOYEE_SELECT} WHERE e.removed_at IS NULL ORDER BY e.employee_code")
         }
         ExportKind::UnmatchedEmployees => format!(
-            "{EMPLOYEE_SELECT} WHERE e.removed_at IS NULL AND e.status = 'active' AND NOT EXISTS (\
-             SELECT 1 FROM agent_links l JOIN agents a ON a.id = l.agent_id \
-             WHERE l.employee_id = e.id AND l.status = 'MATCHED' AND a.removed_at IS NULL) \
-             ORDER BY e.employee_code"
+            "{EMPLOYEE_SELECT} WHERE e.removed_at IS NULL AND e.status = 'active' \
+             AND e.id NOT IN ({SEATED_EMPLOYEE_IDS}) ORDER BY e.employee_code"
         ),
     }
 }

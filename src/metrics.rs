@@ -14,6 +14,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
 
 use crate::domain::{Channel, ChannelStatus};
+use crate::reconcile::SEATED_EMPLOYEE_IDS;
 
 /// Buckets for durations, from a fast HTTP request to a slow sync.
 const BUCKETS: &[f64] = &[
@@ -143,6 +144,10 @@ async fn refresh_gauges(db: &DatabaseConnection) {
             Err(err) => tracing::warn!(error = %err, "metrics: cannot count agents"),
         }
     }
+    let unmatched_employees = format!(
+        "SELECT COUNT(*) FROM employees e WHERE e.removed_at IS NULL AND e.status = 'active' \
+         AND e.id NOT IN ({SEATED_EMPLOYEE_IDS})"
+    );
     for (name, sql) in [
         (
             "caresoft_bridge_unmatched_agents",
@@ -151,9 +156,7 @@ async fn refresh_gauges(db: &DatabaseConnection) {
         ),
         (
             "caresoft_bridge_unmatched_employees",
-            "SELECT COUNT(*) FROM employees e WHERE e.removed_at IS NULL AND e.status = 'active' AND NOT EXISTS (\
-             SELECT 1 FROM agent_links l JOIN agents a ON a.id = l.agent_id \
-             WHERE l.employee_id = e.id AND l.status = 'MATCHED' AND a.removed_at IS NULL)",
+            unmatched_employees.as_str(),
         ),
     ] {
         match db

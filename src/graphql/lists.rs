@@ -15,6 +15,7 @@ use super::loaders::{Loaders, prefetch_agents};
 use super::pagination::{Cursor, page_size};
 use super::types::{Agent, Channel, ChannelStatus, Employee, EmployeeStatus, MatchStatus};
 use crate::domain;
+use crate::reconcile::SEATED_EMPLOYEE_IDS;
 
 /// Relay page information.
 #[derive(Debug, Clone, SimpleObject)]
@@ -449,25 +450,7 @@ impl EmployeeFilter {
             );
         }
         if self.without_seat {
-            let mut seat = Query::select();
-            seat.expr(Expr::val(1))
-                .from_as(agent_link::Entity, l())
-                .join_as(
-                    JoinType::InnerJoin,
-                    agent::Entity,
-                    a(),
-                    Expr::col((a(), agent::Column::Id)).equals((l(), agent_link::Column::AgentId)),
-                )
-                .and_where(
-                    Expr::col((l(), agent_link::Column::EmployeeId))
-                        .equals((e(), employee::Column::Id)),
-                )
-                .and_where(
-                    Expr::col((l(), agent_link::Column::Status))
-                        .eq(domain::MatchStatus::Matched.as_str()),
-                )
-                .and_where(Expr::col((a(), agent::Column::RemovedAt)).is_null());
-            cond = cond.add(Expr::exists(seat).not());
+            cond = cond.add(Expr::cust(format!("e.id NOT IN ({SEATED_EMPLOYEE_IDS})")));
         }
         if let Some(search) = self.search.as_deref().filter(|s| !s.trim().is_empty()) {
             let pattern = like_pattern(search);
