@@ -1,4 +1,4 @@
-//! `bench`: the benchmark of issue 6. It generates a deterministic data set at scale, measures sync,
+//! `bench`: the benchmark at scale. It generates a deterministic data set, measures sync,
 //! reconcile and HR import on SQLite and PostgreSQL (median, min and max of several runs, with peak RSS), then
 //! GraphQL under load on a real `caresoft-bridge serve` over loopback against the raw-SQL floor (the same
 //! statements through sqlx), prints a table and writes the figures as JSON. `BENCHMARKS.md` explains the
@@ -104,8 +104,8 @@ struct Args {
     /// until autovacuum's next pass; see BENCHMARKS.md).
     #[arg(long)]
     no_analyze: bool,
-    /// SQL run on the load database after the sync (and ANALYZE), before the server starts: to measure a
-    /// proposed index or setting without changing the library. Repeatable.
+    /// SQL run on every benchmark database right after its migrations (e.g. `CREATE INDEX ...`, `DROP INDEX
+    /// ...`): to measure a proposed schema change without changing the library. Repeatable.
     #[arg(long)]
     setup_sql: Vec<String>,
     /// Extra environment of the server process, `KEY=VALUE` (e.g. `LD_PRELOAD=...` to try another
@@ -289,6 +289,7 @@ async fn measure(
                     csv,
                     sources,
                     &label,
+                    &args.setup_sql,
                     args.sql_profile,
                 )
                 .await
@@ -355,7 +356,7 @@ async fn load_engine(
     server_bin: &Path,
 ) -> anyhow::Result<LoadResult> {
     eprintln!("[{}] load: preparing the database", engine.name());
-    let fresh = FreshDb::create(engine, &args.pg_url, "load").await?;
+    let fresh = FreshDb::create(engine, &args.pg_url, "load", &args.setup_sql).await?;
     let workdir = tempfile::Builder::new()
         .prefix("caresoft-bench-serve-")
         .tempdir()
@@ -367,13 +368,6 @@ async fn load_engine(
             // What autovacuum does within a minute or so of a bulk load: a server that has run for a while
             // has statistics. Without them PostgreSQL guesses, and unmatchedEmployees takes seconds.
             fresh.db.execute_unprepared("ANALYZE").await?;
-        }
-        for sql in &args.setup_sql {
-            fresh
-                .db
-                .execute_unprepared(sql)
-                .await
-                .with_context(|| format!("--setup-sql failed: {sql}"))?;
         }
         let floor = Floor::capture(&fresh.url, &fresh.db, &data.load_groups)
             .await

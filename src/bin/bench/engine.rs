@@ -32,8 +32,25 @@ pub struct FreshDb {
 }
 
 impl FreshDb {
-    /// Creates and migrates a database; `admin_url` is the PostgreSQL database to issue CREATE DATABASE in.
-    pub async fn create(engine: Engine, admin_url: &str, label: &str) -> anyhow::Result<FreshDb> {
+    /// Creates and migrates a database, then runs `setup_sql` on it; `admin_url` is the PostgreSQL database
+    /// to issue CREATE DATABASE in.
+    pub async fn create(
+        engine: Engine,
+        admin_url: &str,
+        label: &str,
+        setup_sql: &[String],
+    ) -> anyhow::Result<FreshDb> {
+        let fresh = Self::create_empty(engine, admin_url, label).await?;
+        for sql in setup_sql {
+            if let Err(err) = fresh.db.execute_unprepared(sql).await {
+                let _ = fresh.drop_now().await;
+                return Err(err).with_context(|| format!("--setup-sql failed: {sql}"));
+            }
+        }
+        Ok(fresh)
+    }
+
+    async fn create_empty(engine: Engine, admin_url: &str, label: &str) -> anyhow::Result<FreshDb> {
         match engine {
             Engine::Sqlite => {
                 let dir = tempfile::Builder::new()

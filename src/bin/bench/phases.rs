@@ -16,7 +16,7 @@ use caresoft_bridge::hr::{ImportOptions, import_rows, parse_employees};
 use caresoft_bridge::reconcile::recompute;
 use caresoft_bridge::sync::{SyncReport, SyncRequest, Syncer};
 use chrono::Utc;
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, Statement, TransactionTrait};
 use serde_json::Value;
 
 use crate::dataset::{Dataset, Expected};
@@ -209,9 +209,10 @@ pub async fn run_once(
     csv: &Path,
     sources: &Sources,
     label: &str,
+    setup_sql: &[String],
     sql_profile: bool,
 ) -> anyhow::Result<RunResult> {
-    let mut fresh = FreshDb::create(engine, admin_url, label).await?;
+    let mut fresh = FreshDb::create(engine, admin_url, label, setup_sql).await?;
     let log = sql_profile.then(|| SqlLog::attach(&mut fresh.db, engine));
     let result = phases(&fresh.db, data, csv, sources, log.as_ref()).await;
     let dropped = fresh.drop_now().await;
@@ -247,6 +248,52 @@ impl SqlLog {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
+    }
+
+    /// Times what a sync does before any SQL: the stand-in's answer, HTTP and the client's decoding.
+    async fn fetch_alone(&self, source: &StandIn, served: &[Value]) -> anyhow::Result<()> {
+        // What the stand-in does per request; CareSoft's side, not the bridge's.
+        let started = Instant::now();
+        let body = serde_json::to_vec(&serde_json::json!({"code": "ok", "agents": served}))?;
+        let encoding = started.elapsed();
+        let config = ClientConfig::new(source.base_url(), DOMAIN, TOKEN.to_string().into());
+        let client = CareSoftClient::new(config)?;
+        let started = Instant::now();
+        let agents = client.fetch_agents().await?;
+        eprintln!(
+            "[{}] fetch alone (stand-in answer, HTTP, decoding {} agents, {:.1} MB): {:.0} ms, of which the \
+             stand-in's JSON encoding about {:.0} ms",
+            self.engine.name(),
+            agents.len(),
+            body.len() as f64 / 1e6,
+            started.elapsed().as_secs_f64() * 1000.0,
+            encoding.as_secs_f64() * 1000.0
+        );
+        Ok(())
+    }
+
+    /// Times the sync's read of the whole mirror through sea-orm, against the SQL part of it.
+    async fn mirror_load_alone(&self, db: &DatabaseConnection) -> anyhow::Result<()> {
+        self.clear();
+        let started = Instant::now();
+        let rows = entity::agent::Entity::find().all(db).await?;
+        let total = started.elapsed();
+        let sql: Duration = self
+            .statements
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(_, d)| *d)
+            .sum();
+        eprintln!(
+            "[{}] mirror read alone ({} agent rows through sea-orm): {:.0} ms, of which {:.0} ms fetching rows",
+            self.engine.name(),
+            rows.len(),
+            total.as_secs_f64() * 1000.0,
+            sql.as_secs_f64() * 1000.0
+        );
+        self.clear();
+        Ok(())
     }
 
     /// Prints the statements of the phase just timed, heaviest first.
@@ -304,6 +351,9 @@ async fn phases(
     tally.employees_imported = imported;
     record(Phase::Import, sample);
 
+    if let Some(log) = log {
+        log.fetch_alone(&sources.full, &data.agents).await?;
+    }
     let full = syncer(db, &sources.full)?;
     let (report, sample) = timed(log, sync(&full)).await?;
     if report.counts.added != agents {
@@ -316,6 +366,9 @@ async fn phases(
     check_links(db, &data.expected).await?;
 
     // Counted from here on only: the trigger would slow the first sync's 20,000 inserts.
+    if let Some(log) = log {
+        log.mirror_load_alone(db).await?;
+    }
     engine::count_agent_writes(db).await?;
     let (report, sample) = timed(log, sync(&full)).await?;
     tally.no_change_writes = engine::agent_writes(db).await?;

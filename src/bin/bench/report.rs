@@ -209,6 +209,8 @@ pub struct Report {
     postgres: Option<String>,
     sslmode: String,
     peak_reset: bool,
+    /// `/proc/loadavg` when the run started: the machine is shared, and a busy start explains slow figures.
+    load_before: String,
     data: Value,
     data_line: String,
     agents: usize,
@@ -263,6 +265,18 @@ async fn postgres_version(url: &str) -> Option<String> {
     Some(format!("PostgreSQL {version}"))
 }
 
+/// The 1, 5 and 15 minute load averages.
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default()
+}
+
 fn mib(kib: u64) -> String {
     format!("{:.0} MiB", kib as f64 / 1024.0)
 }
@@ -308,6 +322,7 @@ impl Report {
             postgres,
             sslmode: engine::sslmode(pg_url),
             peak_reset: engine::reset_peak_rss(),
+            load_before: loadavg(),
             data: Value::Null,
             data_line: String::new(),
             agents: 0,
@@ -322,12 +337,13 @@ impl Report {
             None => String::new(),
         };
         format!(
-            "machine: {} CPUs ({}), {:.1} GiB RAM, {}{pg}; {}",
+            "machine: {} CPUs ({}), {:.1} GiB RAM, {}{pg}; {}; load average at start {}",
             self.cpus,
             self.cpu_model,
             self.memory_kib as f64 / 1024.0 / 1024.0,
             self.rustc,
-            self.date
+            self.date,
+            self.load_before
         )
     }
 
@@ -605,6 +621,11 @@ impl Report {
             }
         }
 
+        println!(
+            "\nload average: {} at the start, {} at the end (1, 5, 15 min; this machine is shared)",
+            self.load_before,
+            loadavg()
+        );
         let targets = self.targets();
         if !targets.is_empty() {
             println!(
@@ -637,12 +658,18 @@ impl Report {
                             .iter()
                             .filter_map(|r| r.samples.get(&phase).map(|s| s.seconds))
                             .collect();
+                        let peaks: Vec<u64> = result
+                            .runs
+                            .iter()
+                            .filter_map(|r| r.samples.get(&phase).map(|s| s.peak_rss_kib))
+                            .collect();
                         Some((
                             phase.key().to_string(),
                             json!({
                                 "seconds": spread.to_json(),
                                 "runs_seconds": runs,
                                 "peak_rss_kib": peak,
+                                "runs_peak_rss_kib": peaks,
                             }),
                         ))
                     })
@@ -713,6 +740,8 @@ impl Report {
                 "postgres": self.postgres,
                 "postgres_sslmode": self.sslmode,
                 "peak_rss_reset_per_phase": self.peak_reset,
+                "load_average_start": self.load_before,
+                "load_average_end": loadavg(),
             },
             "data": self.data,
             "engines": engines,
