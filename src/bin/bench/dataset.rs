@@ -12,6 +12,7 @@
 use std::collections::HashMap;
 
 use anyhow::{Context as _, bail};
+use caresoft_bridge::reconcile::keys::old_form;
 use rand::rngs::StdRng;
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::{Rng, SeedableRng};
@@ -148,30 +149,6 @@ const CITIES: [&str; 8] = [
 const MOBILE_PREFIXES: [&str; 26] = [
     "090", "091", "093", "094", "096", "097", "098", "032", "033", "034", "035", "036", "037",
     "038", "039", "070", "076", "077", "078", "079", "081", "082", "083", "084", "085", "056",
-];
-/// The 2018 renumbering backwards (new prefix → old one), to write numbers the way old records hold them.
-const OLD_PREFIX: [(&str, &str); 21] = [
-    ("070", "0120"),
-    ("079", "0121"),
-    ("077", "0122"),
-    ("076", "0126"),
-    ("078", "0128"),
-    ("083", "0123"),
-    ("084", "0124"),
-    ("085", "0125"),
-    ("081", "0127"),
-    ("082", "0129"),
-    ("032", "0162"),
-    ("033", "0163"),
-    ("034", "0164"),
-    ("035", "0165"),
-    ("036", "0166"),
-    ("037", "0167"),
-    ("038", "0168"),
-    ("039", "0169"),
-    ("056", "0186"),
-    ("058", "0188"),
-    ("059", "0199"),
 ];
 const UNKNOWN_STATUSES: [&str; 3] = ["BUSY", "ON HOLD", "AWAY"];
 
@@ -386,14 +363,6 @@ fn international(national: &str) -> String {
         &national[4..7],
         &national[7..]
     )
-}
-
-/// The pre-2018 11-digit form of a mobile number whose prefix was renumbered.
-fn old_form(national: &str) -> Option<String> {
-    OLD_PREFIX
-        .iter()
-        .find(|(new, _)| national.starts_with(new))
-        .map(|(_, old)| format!("{old}{}", &national[3..]))
 }
 
 /// Another way of writing the same number than HR does: old form when there is one, else a country code.
