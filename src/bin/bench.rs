@@ -282,18 +282,15 @@ async fn measure(
                     args.runs
                 );
                 let label = format!("run{run}");
-                let outcome = phases::run_once(
+                let spec = phases::DbSpec {
                     engine,
-                    &args.pg_url,
-                    data,
-                    csv,
-                    sources,
-                    &label,
-                    &args.setup_sql,
-                    args.sql_profile,
-                )
-                .await
-                .with_context(|| format!("{} run {}", engine.name(), run + 1))?;
+                    admin_url: &args.pg_url,
+                    setup_sql: &args.setup_sql,
+                    sql_profile: args.sql_profile,
+                };
+                let outcome = phases::run_once(&spec, data, csv, sources, &label)
+                    .await
+                    .with_context(|| format!("{} run {}", engine.name(), run + 1))?;
                 result.runs.push(outcome);
             }
         }

@@ -14,6 +14,7 @@ pub enum Engine {
 }
 
 impl Engine {
+    /// The engine's name in tables, JSON and database labels.
     pub fn name(self) -> &'static str {
         match self {
             Engine::Sqlite => "sqlite",

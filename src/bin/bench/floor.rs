@@ -32,6 +32,7 @@ pub enum QueryKind {
 }
 
 impl QueryKind {
+    /// Every query, in the order they are measured.
     pub const ALL: [QueryKind; 3] = [
         QueryKind::Agents,
         QueryKind::UnmatchedEmployees,

@@ -58,6 +58,7 @@ impl CpuSplit {
 }
 
 impl Window {
+    /// Successful requests per second over the measured time.
     pub fn rate(&self) -> f64 {
         if self.seconds > 0.0 {
             self.ok as f64 / self.seconds

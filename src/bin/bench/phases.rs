@@ -22,6 +22,7 @@ use serde_json::Value;
 use crate::dataset::{Dataset, Expected};
 use crate::engine::{self, Engine, FreshDb};
 
+/// The tenant the stand-ins serve and the syncers ask for.
 pub const DOMAIN: &str = "acme";
 const TOKEN: &str = "bench-token";
 
@@ -36,6 +37,7 @@ pub enum Phase {
 }
 
 impl Phase {
+    /// Every phase, in run order.
     pub const ALL: [Phase; 5] = [
         Phase::Import,
         Phase::FirstSync,
@@ -44,6 +46,7 @@ impl Phase {
         Phase::FullReconcile,
     ];
 
+    /// The phase's key in JSON and in `--sql-profile` lines.
     pub fn key(self) -> &'static str {
         match self {
             Phase::Import => "import",
@@ -81,6 +84,7 @@ pub struct Sources {
 }
 
 impl Sources {
+    /// Starts both stand-ins on loopback ports of their own, churn off.
     pub async fn start(data: &Dataset) -> anyhow::Result<Sources> {
         Ok(Sources {
             full: stand_in(data.agents.clone()).await?,
@@ -88,6 +92,7 @@ impl Sources {
         })
     }
 
+    /// Stops both stand-ins.
     pub async fn shutdown(self) {
         self.full.shutdown().await;
         self.changed.shutdown().await;
@@ -201,19 +206,30 @@ pub async fn check_links(db: &DatabaseConnection, expected: &Expected) -> anyhow
     Ok(())
 }
 
+/// Where and how a run's databases are made.
+#[derive(Debug, Clone, Copy)]
+pub struct DbSpec<'a> {
+    pub engine: Engine,
+    /// The PostgreSQL database to create the run's database from.
+    pub admin_url: &'a str,
+    /// Run on the fresh database after its migrations.
+    pub setup_sql: &'a [String],
+    /// Log the phases' statements (`--sql-profile`).
+    pub sql_profile: bool,
+}
+
 /// One run: a fresh database, then every phase in order; the database is dropped whatever happens.
 pub async fn run_once(
-    engine: Engine,
-    admin_url: &str,
+    on: &DbSpec<'_>,
     data: &Dataset,
     csv: &Path,
     sources: &Sources,
     label: &str,
-    setup_sql: &[String],
-    sql_profile: bool,
 ) -> anyhow::Result<RunResult> {
-    let mut fresh = FreshDb::create(engine, admin_url, label, setup_sql).await?;
-    let log = sql_profile.then(|| SqlLog::attach(&mut fresh.db, engine));
+    let mut fresh = FreshDb::create(on.engine, on.admin_url, label, on.setup_sql).await?;
+    let log = on
+        .sql_profile
+        .then(|| SqlLog::attach(&mut fresh.db, on.engine));
     let result = phases(&fresh.db, data, csv, sources, log.as_ref()).await;
     let dropped = fresh.drop_now().await;
     let result = result?;
@@ -312,7 +328,7 @@ impl SqlLog {
             entry.1 += *elapsed;
         }
         let mut heads: Vec<_> = by_head.into_iter().collect();
-        heads.sort_by(|a, b| b.1.1.cmp(&a.1.1));
+        heads.sort_by_key(|head| std::cmp::Reverse(head.1.1));
         eprintln!(
             "[{}] {}: {:.0} ms, of which {:.0} ms in {} statements",
             self.engine.name(),

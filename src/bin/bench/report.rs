@@ -19,6 +19,7 @@ pub struct Spread {
 }
 
 impl Spread {
+    /// The spread of `values` (zeros when there are none).
     pub fn of(values: &[f64]) -> Spread {
         let mut sorted = values.to_vec();
         sorted.sort_by(f64::total_cmp);
@@ -116,6 +117,7 @@ pub struct QueryLoad {
 }
 
 impl QueryLoad {
+    /// A query with no window measured yet.
     pub fn new(kind: QueryKind, statements: Vec<String>) -> QueryLoad {
         QueryLoad {
             kind,
@@ -165,6 +167,7 @@ pub struct EngineResult {
 }
 
 impl EngineResult {
+    /// An engine with nothing measured yet.
     pub fn new(engine: Engine) -> EngineResult {
         EngineResult {
             engine,
@@ -306,6 +309,7 @@ fn thousands(value: f64) -> String {
 const SERVER_RSS_TARGET_KIB: u64 = 150_000_000 / 1024;
 
 impl Report {
+    /// Reads the machine (and PostgreSQL's version when it is measured) and starts an empty report.
     pub async fn new(command: String, pg_url: &str, with_postgres: bool) -> Report {
         let postgres = if with_postgres {
             postgres_version(pg_url).await
@@ -331,6 +335,7 @@ impl Report {
         }
     }
 
+    /// One line describing the machine, the date and the load at the start.
     pub fn machine_line(&self) -> String {
         let pg = match &self.postgres {
             Some(version) => format!(", {version} on 127.0.0.1 (TCP, sslmode={})", self.sslmode),
@@ -347,6 +352,7 @@ impl Report {
         )
     }
 
+    /// Records what the data set holds.
     pub fn describe_data(&mut self, shape: Shape, data: &Dataset, csv_bytes: usize) {
         let e = data.expected;
         self.agents = shape.agents;
@@ -379,6 +385,7 @@ impl Report {
         });
     }
 
+    /// One line describing the data set.
     pub fn data_line(&self) -> &str {
         &self.data_line
     }
@@ -492,6 +499,7 @@ impl Report {
         out
     }
 
+    /// The plain-text tables, on stdout.
     pub fn print(&self) {
         let runs = self.engines.iter().map(|e| e.runs.len()).max().unwrap_or(0);
         if runs > 0 {
@@ -628,8 +636,16 @@ impl Report {
         );
         let targets = self.targets();
         if !targets.is_empty() {
+            let scale = if self.agents == 20_000 && self.employees == 100_000 {
+                String::new()
+            } else {
+                format!(
+                    "; stated for 20,000 agents and 100,000 employees, NOT this run's {} and {}",
+                    self.agents, self.employees
+                )
+            };
             println!(
-                "\nTARGETS OF ISSUE 6 (PostgreSQL, sslmode={})",
+                "\nTARGETS OF ISSUE 6 (PostgreSQL, sslmode={}{scale})",
                 self.sslmode
             );
             for t in &targets {
@@ -644,6 +660,7 @@ impl Report {
         }
     }
 
+    /// Everything, as the JSON file holds it.
     pub fn to_json(&self) -> Value {
         let engines: serde_json::Map<String, Value> = self
             .engines
