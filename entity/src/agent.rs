@@ -40,6 +40,9 @@ pub struct Model {
     /// agent is removed; current agents were seen by the latest successful sync.
     pub last_seen_at: DateTimeUtc,
     pub removed_at: Option<DateTimeUtc>,
+    /// A hash of the fields above that CareSoft sent (`sync::diff::fingerprint`), so a resync finds the
+    /// unchanged agents without loading them; NULL on rows written before it existed.
+    pub fingerprint: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261124_000001_create_mirror;
 mod m20261124_000002_create_reconcile;
 mod m20261124_000003_index_status_events_run;
+mod m20261201_000001_add_agent_fingerprint;
 
 /// All migrations, oldest first.
 #[derive(Debug)]
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_create_mirror::Migration),
             Box::new(m20261124_000002_create_reconcile::Migration),
             Box::new(m20261124_000003_index_status_events_run::Migration),
+            Box::new(m20261201_000001_add_agent_fingerprint::Migration),
         ]
     }
 }

@@ -26,14 +26,12 @@ pub async fn apply(
     let update_columns: Vec<agent::Column> = agent::Column::iter()
         .filter(|c| !matches!(c, agent::Column::Id))
         .collect();
-    for chunk in plan
-        .upserts
-        .chunks(rows_per_statement(backend, agent_columns))
-    {
+    let rows: Vec<&agent::Model> = plan.upserts.iter().chain(&plan.refreshed).collect();
+    for chunk in rows.chunks(rows_per_statement(backend, agent_columns)) {
         // into_active_model marks values Unchanged; reset_all makes the upsert send all of them.
         let rows = chunk
             .iter()
-            .map(|row| row.clone().into_active_model().reset_all());
+            .map(|row| (*row).clone().into_active_model().reset_all());
         agent::Entity::insert_many(rows)
             .on_conflict(
                 OnConflict::column(agent::Column::Id)

@@ -2,11 +2,17 @@
 //!
 //! No I/O here, so every rule (what counts as a change, which events it produces, who is removed or
 //! returns) is tested without a database. `apply` turns a [`Plan`] into bulk statements.
+//!
+//! A resync compares in two steps. Every stored agent is known by its presence and [`fingerprint`] (three
+//! narrow columns); an agent whose fingerprint matches is unchanged without its row being read. Only the
+//! others, and the agents about to be removed, are loaded ([`rows_to_load`]) and compared field by field, so
+//! a resync that changes nothing reads 20,000 small tuples instead of 20,000 full rows.
 
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use entity::agent;
+use xxhash_rust::xxh3::Xxh3;
 
 use crate::caresoft::{Agent, ChannelStatus};
 use crate::domain::Channel;
@@ -47,11 +53,48 @@ pub struct SyncCounts {
     pub status_changes: usize,
 }
 
+/// What a resync knows of a stored agent before loading its row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stored {
+    pub removed: bool,
+    /// NULL on rows written before fingerprints existed.
+    pub fingerprint: Option<i64>,
+}
+
+/// The mirror as the diff sees it: every stored agent (removed ones included) by id, and the full rows of
+/// those [`rows_to_load`] named.
+#[derive(Debug, Default)]
+pub struct Mirror {
+    pub stored: HashMap<i64, Stored>,
+    pub rows: HashMap<i64, agent::Model>,
+}
+
+impl Mirror {
+    /// A mirror whose every row is loaded.
+    pub fn from_rows(rows: impl IntoIterator<Item = agent::Model>) -> Mirror {
+        let rows: HashMap<i64, agent::Model> = rows.into_iter().map(|r| (r.id, r)).collect();
+        let stored = rows
+            .values()
+            .map(|r| {
+                let stored = Stored {
+                    removed: r.removed_at.is_some(),
+                    fingerprint: r.fingerprint,
+                };
+                (r.id, stored)
+            })
+            .collect();
+        Mirror { stored, rows }
+    }
+}
+
 /// Everything a sync will write.
 #[derive(Debug, Default)]
 pub struct Plan {
     /// New and changed rows, written with one upsert stream.
     pub upserts: Vec<agent::Model>,
+    /// Unchanged rows whose stored fingerprint is missing or stale, written back with the right one (once,
+    /// after an upgrade); not a change, so nothing is recomputed for them.
+    pub refreshed: Vec<agent::Model>,
     /// Ids of current agents absent from the answer.
     pub removals: Vec<i64>,
     pub status_changes: Vec<StatusChange>,
@@ -68,12 +111,96 @@ impl Plan {
     }
 }
 
+/// Bumped whenever [`fingerprint`] hashes differently, so stored fingerprints of the old kind never match.
+const FINGERPRINT_VERSION: u8 = 1;
+
+/// A stable 64-bit hash (XXH3) of every field [`same_content`] compares. Stable across builds and platforms:
+/// fingerprints are stored and compared by later versions of this program. Equal rows always have equal
+/// fingerprints; two different rows share one with a chance of 2⁻⁶⁴.
+pub fn fingerprint(row: &agent::Model) -> i64 {
+    fn text(h: &mut Xxh3, value: Option<&str>) {
+        match value {
+            None => h.update(&[0]),
+            Some(s) => {
+                h.update(&[1]);
+                h.update(&(s.len() as u64).to_le_bytes());
+                h.update(s.as_bytes());
+            }
+        }
+    }
+    fn int(h: &mut Xxh3, value: Option<i64>) {
+        match value {
+            None => h.update(&[0]),
+            Some(n) => {
+                h.update(&[1]);
+                h.update(&n.to_le_bytes());
+            }
+        }
+    }
+    let time = |t: Option<DateTime<Utc>>| t.map(|t| t.timestamp_micros());
+    let mut h = Xxh3::new();
+    h.update(&[FINGERPRINT_VERSION]);
+    text(&mut h, Some(&row.domain));
+    text(&mut h, row.username.as_deref());
+    text(&mut h, row.email.as_deref());
+    text(&mut h, row.phone_no.as_deref());
+    text(&mut h, row.extension.as_deref());
+    int(&mut h, row.group_id);
+    text(&mut h, row.group_name.as_deref());
+    int(&mut h, row.role_id);
+    int(&mut h, time(row.created_at));
+    int(&mut h, time(row.updated_at));
+    text(&mut h, row.login_status_raw.as_deref());
+    text(&mut h, row.call_status_raw.as_deref());
+    text(&mut h, row.chat_status_raw.as_deref());
+    text(&mut h, row.ticket_status_raw.as_deref());
+    text(&mut h, Some(&row.call_status));
+    text(&mut h, Some(&row.chat_status));
+    text(&mut h, Some(&row.ticket_status));
+    text(&mut h, row.email_key.as_deref());
+    text(&mut h, row.phone_key.as_deref());
+    // Stored as a signed BIGINT: the bits are what matter.
+    h.digest() as i64
+}
+
+/// The fetched agents as they would be stored (bookkeeping stamped `now`), fingerprints included.
+pub fn rows_of(fetched: &[Agent], domain: &str, now: DateTime<Utc>) -> Vec<agent::Model> {
+    fetched
+        .iter()
+        .map(|source| stored_fields(source, domain, now))
+        .collect()
+}
+
+/// Ids of the stored rows [`plan`] must see in full: agents that may have changed (fingerprint different
+/// or unknown), returning ones, and current ones absent from `incoming` (about to be removed). Sorted.
+pub fn rows_to_load(stored: &HashMap<i64, Stored>, incoming: &[agent::Model]) -> Vec<i64> {
+    let mut seen = HashSet::with_capacity(incoming.len());
+    let mut ids = Vec::new();
+    for row in incoming {
+        seen.insert(row.id);
+        if let Some(old) = stored.get(&row.id)
+            && (old.removed || old.fingerprint != row.fingerprint)
+        {
+            ids.push(row.id);
+        }
+    }
+    ids.extend(
+        stored
+            .iter()
+            .filter(|(id, old)| !old.removed && !seen.contains(*id))
+            .map(|(id, _)| *id),
+    );
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
 /// The mirrored fields of one fetched agent, as they would be stored.
 fn stored_fields(source: &Agent, domain: &str, now: DateTime<Utc>) -> agent::Model {
     let call = source.call_status.clone();
     let chat = source.chat_status.clone();
     let ticket = source.effective_ticket_status().map(str::to_string);
-    agent::Model {
+    let mut row = agent::Model {
         id: source.id,
         domain: domain.to_string(),
         username: source.username.clone(),
@@ -104,7 +231,10 @@ fn stored_fields(source: &Agent, domain: &str, now: DateTime<Utc>) -> agent::Mod
         last_changed_at: now,
         last_seen_at: now,
         removed_at: None,
-    }
+        fingerprint: None,
+    };
+    row.fingerprint = Some(fingerprint(&row));
+    row
 }
 
 /// Whether two rows differ in anything CareSoft sent (bookkeeping columns are ignored).
@@ -169,27 +299,28 @@ fn roster_fields(row: &agent::Model) -> [(&'static str, Option<String>); 7] {
     ]
 }
 
-/// Plans the writes that bring `mirror` (every stored agent, removed ones included) in line with `fetched`.
-pub fn plan(
-    mirror: &HashMap<i64, agent::Model>,
-    fetched: &[Agent],
-    domain: &str,
-    now: DateTime<Utc>,
-) -> Plan {
+/// Plans the writes that bring `mirror` in line with `incoming` (from [`rows_of`]); `mirror.rows` must hold
+/// at least the rows [`rows_to_load`] names.
+pub fn plan(mirror: &Mirror, incoming: Vec<agent::Model>) -> Plan {
     let mut plan = Plan {
-        current_before: mirror
-            .values()
-            .filter(|row| row.removed_at.is_none())
-            .count(),
+        current_before: mirror.stored.values().filter(|s| !s.removed).count(),
         ..Plan::default()
     };
-    plan.counts.fetched = fetched.len();
-    let mut seen = HashSet::with_capacity(fetched.len());
+    plan.counts.fetched = incoming.len();
+    let mut seen = HashSet::with_capacity(incoming.len());
 
-    for source in fetched {
-        seen.insert(source.id);
-        let mut row = stored_fields(source, domain, now);
-        let Some(old) = mirror.get(&source.id) else {
+    for mut row in incoming {
+        seen.insert(row.id);
+        if let Some(stored) = mirror.stored.get(&row.id)
+            && !stored.removed
+            && stored.fingerprint == row.fingerprint
+        {
+            plan.counts.unchanged += 1;
+            continue;
+        }
+        // A stored row that was not loaded cannot happen when the caller follows `rows_to_load`; should it,
+        // the agent is written as first seen rather than silently skipped.
+        let Some(old) = mirror.rows.get(&row.id) else {
             for (channel, status, raw) in channels(&row) {
                 plan.status_changes.push(StatusChange {
                     agent_id: row.id,
@@ -208,6 +339,12 @@ pub fn plan(
         let returning = old.removed_at.is_some();
         if !returning && same_content(old, &row) {
             plan.counts.unchanged += 1;
+            if old.fingerprint != row.fingerprint {
+                plan.refreshed.push(agent::Model {
+                    fingerprint: row.fingerprint,
+                    ..old.clone()
+                });
+            }
             continue;
         }
         row.first_seen_at = old.first_seen_at;
@@ -253,9 +390,10 @@ pub fn plan(
     }
 
     let mut removals: Vec<i64> = mirror
-        .values()
-        .filter(|row| row.removed_at.is_none() && !seen.contains(&row.id))
-        .map(|row| row.id)
+        .stored
+        .iter()
+        .filter(|(id, stored)| !stored.removed && !seen.contains(*id))
+        .map(|(id, _)| *id)
         .collect();
     removals.sort_unstable();
     for &id in &removals {
@@ -294,17 +432,18 @@ mod tests {
         }
     }
 
-    fn mirror_of(agents: &[Agent], now: DateTime<Utc>) -> HashMap<i64, agent::Model> {
-        agents
-            .iter()
-            .map(|a| (a.id, stored_fields(a, "acme", now)))
-            .collect()
+    fn mirror_of(agents: &[Agent], now: DateTime<Utc>) -> Mirror {
+        Mirror::from_rows(rows_of(agents, "acme", now))
+    }
+
+    fn plan_for(mirror: &Mirror, agents: &[Agent], now: DateTime<Utc>) -> Plan {
+        plan(mirror, rows_of(agents, "acme", now))
     }
 
     #[test]
     fn a_new_agent_is_added_with_three_first_sightings() {
         let now = Utc::now();
-        let plan = plan(&HashMap::new(), &[agent(1)], "acme", now);
+        let plan = plan_for(&Mirror::default(), &[agent(1)], now);
         assert_eq!(plan.counts.added, 1);
         assert_eq!(
             plan.counts.status_changes, 0,
@@ -323,7 +462,7 @@ mod tests {
     fn an_identical_answer_plans_nothing() {
         let now = Utc::now();
         let agents = [agent(1), agent(2)];
-        let plan = plan(&mirror_of(&agents, now), &agents, "acme", now);
+        let plan = plan_for(&mirror_of(&agents, now), &agents, now);
         assert!(plan.is_empty());
         assert_eq!(plan.counts.unchanged, 2);
         assert!(plan.status_changes.is_empty() && plan.roster_changes.is_empty());
@@ -336,7 +475,7 @@ mod tests {
         let mut changed = agent(1);
         changed.call_status = Some("LOGOUT".into());
         changed.group_name = Some("Sales".into());
-        let plan = plan(&mirror, &[changed], "acme", now);
+        let plan = plan_for(&mirror, &[changed], now);
         assert_eq!(plan.counts.updated, 1);
         assert_eq!(plan.counts.status_changes, 1);
         assert_eq!(plan.status_changes[0].channel, Channel::Call);
@@ -354,10 +493,11 @@ mod tests {
     fn missing_agents_are_removed_and_returning_ones_restored() {
         let now = Utc::now();
         let mut mirror = mirror_of(&[agent(1), agent(2), agent(3)], now);
-        if let Some(row) = mirror.get_mut(&3) {
+        if let Some(row) = mirror.rows.get_mut(&3) {
             row.removed_at = Some(now);
         }
-        let plan = plan(&mirror, &[agent(1), agent(3)], "acme", now);
+        let mirror = Mirror::from_rows(mirror.rows.into_values());
+        let plan = plan_for(&mirror, &[agent(1), agent(3)], now);
         assert_eq!(plan.removals, vec![2]);
         assert_eq!(plan.counts.returned, 1);
         assert_eq!(plan.counts.updated, 0);
@@ -377,7 +517,7 @@ mod tests {
         busy.chat_status = Some("BUSY".into());
         let mirror = mirror_of(&[busy.clone()], now);
         busy.chat_status = Some("AWAY".into());
-        let plan = plan(&mirror, &[busy], "acme", now);
+        let plan = plan_for(&mirror, &[busy], now);
         assert_eq!(plan.counts.status_changes, 1);
         assert_eq!(
             plan.status_changes[0].old_status,
@@ -385,4 +525,105 @@ mod tests {
         );
         assert_eq!(plan.status_changes[0].new_raw.as_deref(), Some("AWAY"));
     }
+
+    /// Only presence and fingerprints, as the sync reads them: no row is loaded.
+    fn summary_of(mirror: &Mirror) -> Mirror {
+        Mirror {
+            stored: mirror.stored.clone(),
+            rows: HashMap::new(),
+        }
+    }
+
+    #[test]
+    fn unchanged_agents_are_recognised_without_loading_their_rows() {
+        let now = Utc::now();
+        let agents = [agent(1), agent(2), agent(3)];
+        let summary = summary_of(&mirror_of(&agents, now));
+        let later = now + chrono::Duration::hours(24);
+        assert!(rows_to_load(&summary.stored, &rows_of(&agents, "acme", later)).is_empty());
+        let plan = plan_for(&summary, &agents, later);
+        assert!(plan.is_empty() && plan.refreshed.is_empty());
+        assert_eq!(plan.counts.unchanged, 3);
+    }
+
+    #[test]
+    fn changed_returning_and_vanished_agents_are_the_rows_to_load() {
+        let now = Utc::now();
+        let mut mirror = mirror_of(&[agent(1), agent(2), agent(3), agent(4)], now);
+        if let Some(row) = mirror.stored.get_mut(&3) {
+            row.removed = true;
+        }
+        let mut changed = agent(2);
+        changed.chat_status = Some("LOGOUT".into());
+        let incoming = rows_of(&[agent(1), changed, agent(3)], "acme", now);
+        // 2 changed, 3 returns, 4 vanished; 1 is unchanged and stays unread.
+        assert_eq!(rows_to_load(&mirror.stored, &incoming), vec![2, 3, 4]);
+    }
+
+    #[test]
+    fn a_missing_fingerprint_is_filled_in_without_counting_a_change() {
+        let now = Utc::now();
+        let agents = [agent(1)];
+        let mut mirror = mirror_of(&agents, now);
+        for row in mirror.rows.values_mut() {
+            row.fingerprint = None;
+        }
+        let mirror = Mirror::from_rows(mirror.rows.into_values());
+        let incoming = rows_of(&agents, "acme", now);
+        assert_eq!(rows_to_load(&mirror.stored, &incoming), vec![1]);
+        let plan = plan(&mirror, incoming);
+        assert!(plan.is_empty(), "nothing changed, so nothing is recomputed");
+        assert_eq!(plan.counts.unchanged, 1);
+        assert_eq!(plan.refreshed.len(), 1);
+        assert_eq!(
+            plan.refreshed[0].fingerprint,
+            Some(fingerprint(&plan.refreshed[0]))
+        );
+        assert!(plan.status_changes.is_empty() && plan.roster_changes.is_empty());
+    }
+
+    #[test]
+    fn every_compared_field_moves_the_fingerprint_and_bookkeeping_does_not() {
+        let now = Utc::now();
+        let base = rows_of(&[agent(1)], "acme", now).remove(0);
+        let edits: [fn(&mut agent::Model); 8] = [
+            |r| r.username = None,
+            |r| r.email = Some("other@example.vn".into()),
+            |r| r.group_id = Some(2),
+            |r| r.role_id = None,
+            |r| r.updated_at = Some(Utc::now()),
+            |r| r.ticket_status_raw = Some("BUSY".into()),
+            |r| r.chat_status = "UNKNOWN".into(),
+            |r| r.phone_key = None,
+        ];
+        for edit in edits {
+            let mut row = base.clone();
+            edit(&mut row);
+            assert_ne!(fingerprint(&row), fingerprint(&base), "{row:?}");
+        }
+        // A value moving from one field to the next is a change too.
+        let mut moved = base.clone();
+        moved.username = Some(String::new());
+        moved.email = Some(format!(
+            "{}{}",
+            base.username.clone().unwrap_or_default(),
+            base.email.clone().unwrap_or_default()
+        ));
+        assert_ne!(fingerprint(&moved), fingerprint(&base));
+        let mut later = base.clone();
+        later.first_seen_at = now + chrono::Duration::days(1);
+        later.last_changed_at = later.first_seen_at;
+        later.last_seen_at = later.first_seen_at;
+        assert_eq!(fingerprint(&later), fingerprint(&base));
+    }
+
+    #[test]
+    fn fingerprints_are_stable_across_builds() {
+        // Stored fingerprints are compared by later versions: this value must never change without a bump of
+        // FINGERPRINT_VERSION (which makes every stored row compare in full once).
+        let row = rows_of(&[agent(7)], "acme", Utc::now()).remove(0);
+        assert_eq!(row.fingerprint, Some(GOLDEN_FINGERPRINT));
+    }
+
+    const GOLDEN_FINGERPRINT: i64 = 4_735_851_741_794_018_454;
 }

@@ -17,7 +17,7 @@ use entity::{agent, sync_run};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, ConnectionTrait,
     DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    TransactionTrait,
+    QuerySelect, TransactionTrait,
 };
 use tokio::sync::Mutex;
 
@@ -365,18 +365,15 @@ impl Syncer {
             }
         };
 
-        let mirror: HashMap<i64, agent::Model> = agent::Entity::find()
-            .all(&txn)
-            .await?
-            .into_iter()
-            .map(|row| (row.id, row))
-            .collect();
         let now = Utc::now();
-        let plan = diff::plan(&mirror, &agents, &self.domain, now);
+        let incoming = diff::rows_of(&agents, &self.domain, now);
+        drop(agents);
+        let mirror = read_mirror(&txn, &incoming).await?;
+        let plan = diff::plan(&mirror, incoming);
         report.counts = plan.counts;
         if request.dry_run {
             // Before the guard, so a dry run that would be refused still shows what would be removed.
-            report.preview = preview(&plan, &mirror);
+            report.preview = preview(&plan, &mirror.rows);
         }
 
         if !request.allow_mass_removal
@@ -422,6 +419,49 @@ impl Syncer {
             .collect();
         Ok(SyncOutcome::Succeeded)
     }
+}
+
+/// Every stored agent's presence and fingerprint, then the full rows of those the diff must compare.
+#[tracing::instrument(skip_all, fields(stored, loaded))]
+async fn read_mirror(
+    txn: &DatabaseTransaction,
+    incoming: &[agent::Model],
+) -> Result<diff::Mirror, DbErr> {
+    let stored: HashMap<i64, diff::Stored> = agent::Entity::find()
+        .select_only()
+        .columns([
+            agent::Column::Id,
+            agent::Column::RemovedAt,
+            agent::Column::Fingerprint,
+        ])
+        .into_tuple::<(i64, Option<DateTime<Utc>>, Option<i64>)>()
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|(id, removed_at, fingerprint)| {
+            let stored = diff::Stored {
+                removed: removed_at.is_some(),
+                fingerprint,
+            };
+            (id, stored)
+        })
+        .collect();
+    let wanted = diff::rows_to_load(&stored, incoming);
+    let mut rows = HashMap::with_capacity(wanted.len());
+    let chunk = crate::db::rows_per_statement(txn.get_database_backend(), 1);
+    for ids in wanted.chunks(chunk) {
+        for row in agent::Entity::find()
+            .filter(agent::Column::Id.is_in(ids.iter().copied()))
+            .all(txn)
+            .await?
+        {
+            rows.insert(row.id, row);
+        }
+    }
+    let span = tracing::Span::current();
+    span.record("stored", stored.len());
+    span.record("loaded", rows.len());
+    Ok(diff::Mirror { stored, rows })
 }
 
 /// When the latest successful sync started.

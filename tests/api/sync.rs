@@ -4,7 +4,7 @@
 use caresoft_bridge::domain::{SyncOutcome, Trigger};
 use caresoft_bridge::sync::{SyncRequest, Syncer};
 use entity::{agent, roster_change, status_event, sync_run};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use wiremock::ResponseTemplate;
 
 use crate::helpers::{StandIn, TestDb, agent_json, agents_json};
@@ -117,6 +117,55 @@ on_both_engines!(
         );
         assert_eq!(t.count("status_events").await, events_before);
         assert_eq!(t.count("roster_changes").await, 0);
+    }
+);
+
+on_both_engines!(
+    rows_without_a_fingerprint_are_compared_in_full_and_filled_in_once,
+    |t: TestDb| async move {
+        let caresoft = StandIn::start().await;
+        caresoft.serve(&agents_json(30)).await;
+        let syncer = caresoft.syncer(t.db.clone(), "20%");
+        sync(&syncer).await;
+        // What a database migrated from a version without fingerprints holds.
+        t.db.execute_unprepared("UPDATE agents SET fingerprint = NULL")
+            .await
+            .expect("clear fingerprints");
+        let (before, events, changes) = snapshot(&t).await;
+
+        let report = sync(&syncer).await;
+
+        assert_eq!(report.outcome, SyncOutcome::Succeeded, "{:?}", report.error);
+        assert_eq!(
+            (
+                report.counts.unchanged,
+                report.counts.updated,
+                report.counts.status_changes
+            ),
+            (30, 0, 0)
+        );
+        let (after, events_after, changes_after) = snapshot(&t).await;
+        assert_eq!(
+            (events_after, changes_after),
+            (events, changes),
+            "no history for a refill"
+        );
+        assert!(after.iter().all(|row| row.fingerprint.is_some()));
+        let without_fingerprint: Vec<agent::Model> = after
+            .into_iter()
+            .map(|row| agent::Model {
+                fingerprint: None,
+                ..row
+            })
+            .collect();
+        assert_eq!(
+            without_fingerprint, before,
+            "only the fingerprints were written"
+        );
+
+        t.count_agent_writes().await;
+        sync(&syncer).await;
+        assert_eq!(t.agent_writes().await, 0, "filled in once, then matched");
     }
 );
 
