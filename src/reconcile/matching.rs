@@ -38,11 +38,38 @@ pub enum Override {
     Ignore,
 }
 
-/// Employees by key, the indexes the rules look up.
+/// The employees one key points at: nearly always one, so one needs no allocation of its own.
+#[derive(Debug, Clone)]
+enum Ids {
+    One(i64),
+    Many(Vec<i64>),
+}
+
+impl Ids {
+    fn push(&mut self, id: i64) {
+        match self {
+            Ids::One(first) => *self = Ids::Many(vec![*first, id]),
+            Ids::Many(ids) => ids.push(id),
+        }
+    }
+
+    fn as_slice(&self) -> &[i64] {
+        match self {
+            Ids::One(id) => std::slice::from_ref(id),
+            Ids::Many(ids) => ids,
+        }
+    }
+}
+
+/// Keys come from HR and CareSoft, not from API clients, so a fast hasher with per-process seeds is enough.
+type KeyMap = HashMap<String, Ids, foldhash::fast::RandomState>;
+
+/// Employees by key, the indexes the rules look up. Built from every employee on each recompute (100,000
+/// in the benchmark), hence the care for allocations.
 #[derive(Debug, Default)]
 pub struct KeyIndex {
-    by_email: HashMap<String, Vec<i64>>,
-    by_phone: HashMap<String, Vec<i64>>,
+    by_email: KeyMap,
+    by_phone: KeyMap,
 }
 
 impl KeyIndex {
@@ -50,13 +77,24 @@ impl KeyIndex {
     pub fn build(
         employees: impl IntoIterator<Item = (i64, Option<String>, Option<String>)>,
     ) -> Self {
-        let mut index = Self::default();
+        let employees = employees.into_iter();
+        let capacity = employees.size_hint().0;
+        let mut index = Self {
+            by_email: KeyMap::with_capacity_and_hasher(capacity, Default::default()),
+            by_phone: KeyMap::with_capacity_and_hasher(capacity, Default::default()),
+        };
+        let add = |map: &mut KeyMap, key: String, id: i64| match map.entry(key) {
+            std::collections::hash_map::Entry::Occupied(mut ids) => ids.get_mut().push(id),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(Ids::One(id));
+            }
+        };
         for (id, email, phone) in employees {
             if let Some(key) = email {
-                index.by_email.entry(key).or_default().push(id);
+                add(&mut index.by_email, key, id);
             }
             if let Some(key) = phone {
-                index.by_phone.entry(key).or_default().push(id);
+                add(&mut index.by_phone, key, id);
             }
         }
         index
@@ -64,12 +102,12 @@ impl KeyIndex {
 
     fn email(&self, key: Option<&str>) -> &[i64] {
         key.and_then(|k| self.by_email.get(k))
-            .map_or(&[], Vec::as_slice)
+            .map_or(&[], Ids::as_slice)
     }
 
     fn phone(&self, key: Option<&str>) -> &[i64] {
         key.and_then(|k| self.by_phone.get(k))
-            .map_or(&[], Vec::as_slice)
+            .map_or(&[], Ids::as_slice)
     }
 }
 
@@ -133,6 +171,30 @@ pub struct RecomputeCounts {
     pub dangling_overrides: usize,
 }
 
+/// The ids of the employees still in HR among `codes` (the few that manual links name), by code.
+async fn live_employee_ids<'a, C: ConnectionTrait>(
+    db: &C,
+    codes: impl Iterator<Item = &'a str>,
+) -> Result<HashMap<String, i64>, DbErr> {
+    let codes: Vec<&str> = codes.collect();
+    let mut ids = HashMap::with_capacity(codes.len());
+    let chunk = rows_per_statement(db.get_database_backend(), 1)
+        .saturating_sub(1)
+        .max(1);
+    for codes in codes.chunks(chunk) {
+        let rows: Vec<(i64, String)> = employee::Entity::find()
+            .select_only()
+            .columns([employee::Column::Id, employee::Column::EmployeeCode])
+            .filter(employee::Column::RemovedAt.is_null())
+            .filter(employee::Column::EmployeeCode.is_in(codes.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        ids.extend(rows.into_iter().map(|(id, code)| (code, id)));
+    }
+    Ok(ids)
+}
+
 fn parse_link(row: &agent_link::Model) -> Link {
     Link {
         status: MatchStatus::parse(&row.status).unwrap_or(MatchStatus::Unmatched),
@@ -160,11 +222,10 @@ pub async fn recompute<C: ConnectionTrait>(
         .into_tuple()
         .all(db)
         .await?;
-    let employees: Vec<(i64, String, Option<String>, Option<String>)> = employee::Entity::find()
+    let employees: Vec<(i64, Option<String>, Option<String>)> = employee::Entity::find()
         .select_only()
         .columns([
             employee::Column::Id,
-            employee::Column::EmployeeCode,
             employee::Column::EmailKey,
             employee::Column::PhoneKey,
         ])
@@ -172,17 +233,19 @@ pub async fn recompute<C: ConnectionTrait>(
         .into_tuple()
         .all(db)
         .await?;
-    let code_to_id: HashMap<&str, i64> = employees
-        .iter()
-        .map(|(id, code, _, _)| (code.as_str(), *id))
-        .collect();
 
     let mut counts = RecomputeCounts {
         agents: agents.len(),
         ..RecomputeCounts::default()
     };
+    let overrides = link_override::Entity::find().all(db).await?;
+    let code_to_id = live_employee_ids(
+        db,
+        overrides.iter().filter_map(|o| o.employee_code.as_deref()),
+    )
+    .await?;
     let mut manual: HashMap<i64, Override> = HashMap::new();
-    for row in link_override::Entity::find().all(db).await? {
+    for row in overrides {
         match (row.kind.as_str(), row.employee_code.as_deref()) {
             ("ignore", _) => {
                 manual.insert(row.agent_id, Override::Ignore);
@@ -204,11 +267,7 @@ pub async fn recompute<C: ConnectionTrait>(
         }
     }
 
-    let index = KeyIndex::build(
-        employees
-            .into_iter()
-            .map(|(id, _, email, phone)| (id, email, phone)),
-    );
+    let index = KeyIndex::build(employees);
     let existing: HashMap<i64, Link> = agent_link::Entity::find()
         .all(db)
         .await?
