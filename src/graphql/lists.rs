@@ -1,17 +1,26 @@
 //! Paged lists (agents, employees) as Relay connections: filters become one SELECT with keyset
-//! pagination; `totalCount` is a separate COUNT that only runs when a client asks for it.
+//! pagination; `totalCount` is a separate COUNT that only runs when a client asks for it, and the page
+//! itself only runs when the selection asks for rows.
+//!
+//! A page of agents whose selection asks for match fields or the employee is read in ONE statement: the
+//! page of agents as a subquery (so the join never widens the scan), left-joined to its links and their
+//! employees, which are fed to the request's loaders before any field resolves. The field resolvers then
+//! find them cached, and a page costs one round trip instead of three.
 
-use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
+use async_graphql::{Context, Enum, InputObject, Lookahead, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{agent, agent_link, employee};
 use sea_orm::sea_query::{
     Alias, Asterisk, Cond, Expr, ExprTrait, Func, IntoCondition, JoinType, Order, Query,
     SelectStatement, SimpleExpr,
 };
-use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, Iterable, Statement};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, IdenStatic, Iterable,
+    QueryResult, Statement, TryGetError,
+};
 
 use super::errors::{ApiError, OrInternal};
-use super::loaders::{Loaders, prefetch_agents};
+use super::loaders::{EmployeeKey, LinkKey, Loaders, prefetch_agents};
 use super::pagination::{Cursor, page_size};
 use super::types::{Agent, Channel, ChannelStatus, Employee, EmployeeStatus, MatchStatus};
 use crate::domain;
@@ -66,6 +75,52 @@ fn l() -> Alias {
 }
 fn e() -> Alias {
     Alias::new("e")
+}
+fn p() -> Alias {
+    Alias::new("p")
+}
+
+/// Column prefixes of the joined link and employee in a one-statement page.
+const LINK_PREFIX: &str = "l_";
+const EMPLOYEE_PREFIX: &str = "e_";
+
+/// What a connection's selection asks of its page.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PageAsks {
+    /// Any row-dependent field (nodes, edges, pageInfo): without one the page is not read at all.
+    pub rows: bool,
+    /// The agents' links (matchStatus, matchedBy, employee).
+    pub link: bool,
+    /// The linked employees.
+    pub employee: bool,
+}
+
+impl PageAsks {
+    /// Reads the selection of a connection field (`agents { ... }`).
+    pub fn of(connection: Lookahead<'_>) -> PageAsks {
+        let nodes = [
+            connection.field("nodes"),
+            connection.field("edges").field("node"),
+        ];
+        let asks = |field: &str| nodes.iter().any(|n| n.field(field).exists());
+        let employee = asks("employee");
+        PageAsks {
+            rows: connection.field("nodes").exists()
+                || connection.field("edges").exists()
+                || connection.field("pageInfo").exists(),
+            link: employee || asks("matchStatus") || asks("matchedBy"),
+            employee,
+        }
+    }
+}
+
+/// A left-joined row that may be absent: NULL in a required column means "no row".
+fn optional<M: FromQueryResult>(row: &QueryResult, prefix: &str) -> Result<Option<M>, DbErr> {
+    match M::from_query_result_nullable(row, prefix) {
+        Ok(model) => Ok(Some(model)),
+        Err(TryGetError::Null(_)) => Ok(None),
+        Err(TryGetError::DbErr(err)) => Err(err),
+    }
 }
 
 /// `%text%` for LIKE, with the wildcards of the text escaped.
@@ -275,15 +330,100 @@ async fn count(ctx: &Context<'_>, statement: &Statement) -> async_graphql::Resul
     })
 }
 
-/// Loads one page of agents.
+fn username_key(table: Alias) -> SimpleExpr {
+    Func::coalesce([Expr::col((table, agent::Column::Username)), Expr::val("")]).into()
+}
+
+/// The ORDER BY of `order` on the agents of `table`, the id last so that the order is total.
+fn order_terms(order: AgentOrderBy, table: Alias) -> Vec<(SimpleExpr, Order)> {
+    let id: SimpleExpr = Expr::col((table.clone(), agent::Column::Id)).into();
+    let changed: SimpleExpr = Expr::col((table.clone(), agent::Column::LastChangedAt)).into();
+    match order {
+        AgentOrderBy::IdAsc => vec![(id, Order::Asc)],
+        AgentOrderBy::IdDesc => vec![(id, Order::Desc)],
+        AgentOrderBy::UsernameAsc => vec![(username_key(table), Order::Asc), (id, Order::Asc)],
+        AgentOrderBy::UsernameDesc => vec![(username_key(table), Order::Desc), (id, Order::Desc)],
+        AgentOrderBy::LastChangedDesc => vec![(changed, Order::Desc), (id, Order::Desc)],
+    }
+}
+
+/// Runs the page `select` joined to its links (and their employees when `employee`), feeds those to the
+/// request's loaders, and returns the agents in page order.
+async fn page_with_links(
+    ctx: &Context<'_>,
+    select: SelectStatement,
+    order: AgentOrderBy,
+    employee: bool,
+) -> async_graphql::Result<Vec<agent::Model>> {
+    let db = ctx.data_unchecked::<DatabaseConnection>();
+    let mut outer = Query::select();
+    outer.columns(agent::Column::iter().map(|c| (p(), c)));
+    for c in agent_link::Column::iter() {
+        outer.expr_as(
+            Expr::col((l(), c)),
+            Alias::new(format!("{LINK_PREFIX}{}", c.as_str())),
+        );
+    }
+    outer.from_subquery(select, p()).join_as(
+        JoinType::LeftJoin,
+        agent_link::Entity,
+        l(),
+        Expr::col((l(), agent_link::Column::AgentId)).equals((p(), agent::Column::Id)),
+    );
+    if employee {
+        for c in employee::Column::iter() {
+            outer.expr_as(
+                Expr::col((e(), c)),
+                Alias::new(format!("{EMPLOYEE_PREFIX}{}", c.as_str())),
+            );
+        }
+        outer.join_as(
+            JoinType::LeftJoin,
+            employee::Entity,
+            e(),
+            Expr::col((e(), employee::Column::Id)).equals((l(), agent_link::Column::EmployeeId)),
+        );
+    }
+    for (expr, direction) in order_terms(order, p()) {
+        outer.order_by_expr(expr, direction);
+    }
+    let rows = db
+        .query_all_raw(db.get_database_backend().build(&outer))
+        .await
+        .or_internal()?;
+
+    let mut agents = Vec::with_capacity(rows.len());
+    let mut links = Vec::with_capacity(rows.len());
+    let mut employees = Vec::new();
+    for row in &rows {
+        let agent = agent::Model::from_query_result(row, "").or_internal()?;
+        if let Some(link) = optional::<agent_link::Model>(row, LINK_PREFIX).or_internal()? {
+            links.push((LinkKey(agent.id), link));
+        }
+        if employee
+            && let Some(found) = optional::<employee::Model>(row, EMPLOYEE_PREFIX).or_internal()?
+        {
+            employees.push((EmployeeKey(found.id), found));
+        }
+        agents.push(agent);
+    }
+    let loaders = ctx.data_unchecked::<Loaders>();
+    loaders.feed_many(links).await;
+    loaders.feed_many(employees).await;
+    Ok(agents)
+}
+
+/// Loads one page of agents, with what the selection under `ctx` asks of it.
 pub async fn agents(
-    db: &DatabaseConnection,
+    ctx: &Context<'_>,
     name: &str,
     filter: &AgentFilter,
     order: AgentOrderBy,
     first: Option<i32>,
     after: Option<&str>,
 ) -> async_graphql::Result<AgentConnection> {
+    let db = ctx.data_unchecked::<DatabaseConnection>();
+    let asks = PageAsks::of(ctx.look_ahead());
     let limit = page_size(first)?;
     let list = format!("{name}:{order:?}");
     let backend = db.get_database_backend();
@@ -298,8 +438,7 @@ pub async fn agents(
     filter.from(&mut select);
     select.cond_where(filter.condition());
     let id = Expr::col((a(), agent::Column::Id));
-    let username: SimpleExpr =
-        Func::coalesce([Expr::col((a(), agent::Column::Username)), Expr::val("")]).into();
+    let username = username_key(a());
     let changed = Expr::col((a(), agent::Column::LastChangedAt));
     if let Some(after) = after {
         let cursor = Cursor::decode(after, &list)?;
@@ -335,26 +474,22 @@ pub async fn agents(
         };
         select.cond_where(keyset);
     }
-    match order {
-        AgentOrderBy::IdAsc => select.order_by_expr(id, Order::Asc),
-        AgentOrderBy::IdDesc => select.order_by_expr(id, Order::Desc),
-        AgentOrderBy::UsernameAsc => select
-            .order_by_expr(username, Order::Asc)
-            .order_by_expr(id, Order::Asc),
-        AgentOrderBy::UsernameDesc => select
-            .order_by_expr(username, Order::Desc)
-            .order_by_expr(id, Order::Desc),
-        AgentOrderBy::LastChangedDesc => select
-            .order_by_expr(changed, Order::Desc)
-            .order_by_expr(id, Order::Desc),
-    };
+    for (expr, direction) in order_terms(order, a()) {
+        select.order_by_expr(expr, direction);
+    }
     select.limit(limit + 1);
 
-    let mut nodes = agent::Entity::find()
-        .from_raw_sql(backend.build(&select))
-        .all(db)
-        .await
-        .or_internal()?;
+    let mut nodes = if !asks.rows {
+        Vec::new()
+    } else if asks.link {
+        page_with_links(ctx, select, order, asks.employee).await?
+    } else {
+        agent::Entity::find()
+            .from_raw_sql(backend.build(&select))
+            .all(db)
+            .await
+            .or_internal()?
+    };
     let has_next = nodes.len() as u64 > limit;
     nodes.truncate(limit as usize);
     Ok(AgentConnection {
@@ -482,14 +617,16 @@ impl EmployeeFilter {
     }
 }
 
-/// Loads one page of employees.
+/// Loads one page of employees (only when the selection under `ctx` asks for rows).
 pub async fn employees(
-    db: &DatabaseConnection,
+    ctx: &Context<'_>,
     name: &str,
     filter: &EmployeeFilter,
     first: Option<i32>,
     after: Option<&str>,
 ) -> async_graphql::Result<EmployeeConnection> {
+    let db = ctx.data_unchecked::<DatabaseConnection>();
+    let asks = PageAsks::of(ctx.look_ahead());
     let limit = page_size(first)?;
     let list = format!("{name}:CODE_ASC");
     let backend = db.get_database_backend();
@@ -517,11 +654,15 @@ pub async fn employees(
     }
     select.order_by_expr(code, Order::Asc).limit(limit + 1);
 
-    let mut nodes = employee::Entity::find()
-        .from_raw_sql(backend.build(&select))
-        .all(db)
-        .await
-        .or_internal()?;
+    let mut nodes = if asks.rows {
+        employee::Entity::find()
+            .from_raw_sql(backend.build(&select))
+            .all(db)
+            .await
+            .or_internal()?
+    } else {
+        Vec::new()
+    };
     let has_next = nodes.len() as u64 > limit;
     nodes.truncate(limit as usize);
     Ok(EmployeeConnection {

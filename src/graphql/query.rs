@@ -84,15 +84,7 @@ impl Query {
             include_removed: include_removed.unwrap_or(false),
         };
         let order = order_by.unwrap_or_default();
-        lists::agents(
-            ctx.data_unchecked(),
-            "agents",
-            &filter,
-            order,
-            first,
-            after.as_deref(),
-        )
-        .await
+        lists::agents(ctx, "agents", &filter, order, first, after.as_deref()).await
     }
 
     /// One agent by CareSoft id, removed or not.
@@ -118,14 +110,7 @@ impl Query {
             include_removed: include_removed.unwrap_or(false),
             without_seat: false,
         };
-        lists::employees(
-            ctx.data_unchecked(),
-            "employees",
-            &filter,
-            first,
-            after.as_deref(),
-        )
-        .await
+        lists::employees(ctx, "employees", &filter, first, after.as_deref()).await
     }
 
     /// One employee by HR code.
@@ -156,14 +141,7 @@ impl Query {
             without_seat: true,
             ..EmployeeFilter::default()
         };
-        lists::employees(
-            ctx.data_unchecked(),
-            "unmatchedEmployees",
-            &filter,
-            first,
-            after.as_deref(),
-        )
-        .await
+        lists::employees(ctx, "unmatchedEmployees", &filter, first, after.as_deref()).await
     }
 
     /// Current agents that are UNMATCHED: seats that belong to nobody in HR.
@@ -179,7 +157,7 @@ impl Query {
             ..AgentFilter::default()
         };
         lists::agents(
-            ctx.data_unchecked(),
+            ctx,
             "unmatchedAgents",
             &filter,
             AgentOrderBy::IdAsc,
@@ -205,7 +183,7 @@ impl Query {
             ..AgentFilter::default()
         };
         lists::agents(
-            ctx.data_unchecked(),
+            ctx,
             "reviewAgents",
             &filter,
             AgentOrderBy::IdAsc,

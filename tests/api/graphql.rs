@@ -599,8 +599,8 @@ on_both_engines!(readers_cannot_mutate, |t: TestDb| async move {
     );
 });
 
-/// Counts the statements a page costs: it must not grow with the page size.
-async fn statements_for(t: &TestDb, first: usize) -> usize {
+/// Runs `query` as a reader on a pool of its own and returns the statements it sent, with its data.
+async fn counting(t: &TestDb, query: &str) -> (usize, Value) {
     let mut db = t.another_pool().await;
     let counter = Arc::new(AtomicUsize::new(0));
     let seen = counter.clone();
@@ -615,16 +615,73 @@ async fn statements_for(t: &TestDb, first: usize) -> usize {
         max_removal: MaxRemoval::default(),
         introspection: true,
     });
+    let response = schema
+        .execute(with_request_data(Request::new(query), &db, Role::Read))
+        .await;
+    assert!(response.errors.is_empty(), "{query}: {:?}", response.errors);
+    let data = response.data.into_json().expect("JSON data");
+    (counter.load(Ordering::SeqCst), data)
+}
+
+/// Counts the statements a page costs: it must not grow with the page size.
+async fn statements_for(t: &TestDb, first: usize) -> usize {
     let query = format!(
         "{{ agents(first: {first}) {{ totalCount nodes {{ id username matchStatus matchedBy lastSeenAt employee {{ employeeCode agents {{ id }} }} }} }}
            groups {{ id agentCount counts {{ count }} }} }}"
     );
-    let response = schema
-        .execute(with_request_data(Request::new(query), &db, Role::Read))
-        .await;
-    assert!(response.errors.is_empty(), "{:?}", response.errors);
-    counter.load(Ordering::SeqCst)
+    counting(t, &query).await.0
 }
+
+on_both_engines!(
+    a_page_of_agents_with_their_employees_is_one_statement,
+    |t: TestDb| async move {
+        let api = Api::new(t).await;
+        let (statements, data) = counting(
+            &api.t,
+            r#"{ agents(group: "Chăm sóc khách hàng", first: 3) { pageInfo { hasNextPage }
+                 nodes { id matchStatus matchedBy employee { employeeCode status } } } }"#,
+        )
+        .await;
+        assert_eq!(statements, 1, "page, links and employees in one statement");
+        assert_eq!(
+            data["agents"],
+            json!({ "pageInfo": { "hasNextPage": false }, "nodes": [
+                { "id": "1", "matchStatus": "MATCHED", "matchedBy": "EMAIL",
+                  "employee": { "employeeCode": "NV001", "status": "ACTIVE" } },
+                { "id": "3", "matchStatus": "MATCHED", "matchedBy": "EMAIL",
+                  "employee": { "employeeCode": "NV003", "status": "ACTIVE" } },
+                { "id": "4", "matchStatus": "AMBIGUOUS", "matchedBy": null, "employee": null },
+            ]})
+        );
+        // Ordered by username, descending, the join keeps the page's order and its cursor.
+        let (_, data) = counting(
+            &api.t,
+            r#"{ agents(group: "Chăm sóc khách hàng", orderBy: USERNAME_DESC, first: 2) {
+                 pageInfo { hasNextPage } nodes { id employee { employeeCode } } } }"#,
+        )
+        .await;
+        assert_eq!(
+            data["agents"],
+            json!({ "pageInfo": { "hasNextPage": true }, "nodes": [
+                { "id": "4", "employee": null },
+                { "id": "3", "employee": { "employeeCode": "NV003" } },
+            ]})
+        );
+    }
+);
+
+on_both_engines!(a_count_alone_reads_no_page, |t: TestDb| async move {
+    let api = Api::new(t).await;
+    let (statements, data) =
+        counting(&api.t, "{ unmatchedEmployees(first: 50) { totalCount } }").await;
+    assert_eq!(statements, 1, "the COUNT only");
+    // NV009 has no seat and NV004A/B share the email of an AMBIGUOUS one; NV002 left, so is not counted.
+    assert_eq!(data["unmatchedEmployees"]["totalCount"], json!(3));
+    let (statements, data) =
+        counting(&api.t, r#"{ agents(group: "Kinh doanh") { totalCount } }"#).await;
+    assert_eq!(statements, 1);
+    assert_eq!(data["agents"]["totalCount"], json!(63));
+});
 
 on_both_engines!(
     a_page_costs_the_same_statements_whatever_its_size,
