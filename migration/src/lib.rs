@@ -7,6 +7,7 @@ mod m20261124_000001_create_mirror;
 mod m20261124_000002_create_reconcile;
 mod m20261124_000003_index_status_events_run;
 mod m20261201_000001_add_agent_fingerprint;
+mod m20261201_000002_index_agents_by_group_and_status;
 
 /// All migrations, oldest first.
 #[derive(Debug)]
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_create_reconcile::Migration),
             Box::new(m20261124_000003_index_status_events_run::Migration),
             Box::new(m20261201_000001_add_agent_fingerprint::Migration),
+            Box::new(m20261201_000002_index_agents_by_group_and_status::Migration),
         ]
     }
 }

@@ -9,6 +9,7 @@ mod graphql;
 mod graphql_http;
 mod http;
 mod metrics;
+mod migrations;
 mod reconcile;
 mod replicas;
 mod subscriptions;
