@@ -4,8 +4,8 @@
 //! and the id in one index a page reads its 50 rows. The new indexes also serve group lookups, so the
 //! group-only index goes.
 //!
-//! PostgreSQL picks them only when `random_page_cost` says random reads are cheap, as they are for a table
-//! this size, which is always in memory: see "PostgreSQL tuning" in the README.
+//! PostgreSQL weighs them against the primary key with `random_page_cost`; its default prices random reads
+//! as from disk, and a table this size is always in memory: see "PostgreSQL planner" in the README.
 
 use sea_orm_migration::prelude::*;
 
