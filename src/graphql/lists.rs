@@ -406,8 +406,8 @@ fn username_key(table: Alias) -> SimpleExpr {
 
 /// The ORDER BY of `order` on the agents of `table`, the id last so that the order is total.
 fn order_terms(order: AgentOrderBy, table: Alias) -> Vec<(SimpleExpr, Order)> {
-    let id: SimpleExpr = Expr::col((table.clone(), agent::Column::Id)).into();
-    let changed: SimpleExpr = Expr::col((table.clone(), agent::Column::LastChangedAt)).into();
+    let id: SimpleExpr = Expr::col((table.clone(), agent::Column::Id));
+    let changed: SimpleExpr = Expr::col((table.clone(), agent::Column::LastChangedAt));
     match order {
         AgentOrderBy::IdAsc => vec![(id, Order::Asc)],
         AgentOrderBy::IdDesc => vec![(id, Order::Desc)],
