@@ -19,7 +19,7 @@ use sea_orm::{
 };
 
 use super::errors::{ApiError, OrInternal};
-use super::loaders::{EmployeeKey, LinkKey, Loaders, prefetch_agents};
+use super::loaders::{EmployeeKey, LinkKey, Loaders, asks_for_links, prefetch_agents};
 use super::pagination::{Cursor, page_size};
 use super::types::{Agent, Channel, ChannelStatus, Employee, EmployeeStatus, MatchStatus};
 use crate::domain;
@@ -81,30 +81,28 @@ fn p() -> Alias {
 
 /// What a connection's selection asks of its page.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct PageAsks {
+struct PageAsks {
     /// Any row-dependent field (nodes, edges, pageInfo): without one the page is not read at all.
-    pub rows: bool,
+    rows: bool,
     /// The agents' links (matchStatus, matchedBy, employee).
-    pub link: bool,
+    link: bool,
     /// The linked employees.
-    pub employee: bool,
+    employee: bool,
 }
 
 impl PageAsks {
     /// Reads the selection of a connection field (`agents { ... }`).
-    pub fn of(connection: Lookahead<'_>) -> PageAsks {
+    fn of(connection: Lookahead<'_>) -> PageAsks {
         let nodes = [
             connection.field("nodes"),
             connection.field("edges").field("node"),
         ];
-        let asks = |field: &str| nodes.iter().any(|n| n.field(field).exists());
-        let employee = asks("employee");
         PageAsks {
             rows: connection.field("nodes").exists()
                 || connection.field("edges").exists()
                 || connection.field("pageInfo").exists(),
-            link: employee || asks("matchStatus") || asks("matchedBy"),
-            employee,
+            link: nodes.iter().any(asks_for_links),
+            employee: nodes.iter().any(|n| n.field("employee").exists()),
         }
     }
 }

@@ -57,6 +57,13 @@ where
     }
 }
 
+/// Whether a selection of agent fields needs the agents' links.
+pub fn asks_for_links(nodes: &Lookahead<'_>) -> bool {
+    ["matchStatus", "matchedBy", "employee"]
+        .iter()
+        .any(|field| nodes.field(field).exists())
+}
+
 /// Loads, in one batch per relation, what the selection `nodes` asks of a page of agents, so that the
 /// field resolvers find it cached. Batching by the loaders' time window alone would split a large page
 /// into several batches whenever resolving it takes longer than that window.
@@ -69,7 +76,7 @@ pub async fn prefetch_agents(
     if asks("lastSeenAt") {
         loaders.load_one(LastSuccessKey).await?;
     }
-    if !(asks("matchStatus") || asks("matchedBy") || asks("employee")) {
+    if !asks_for_links(&nodes) {
         return Ok(());
     }
     let links = loaders

@@ -61,30 +61,19 @@ pub struct Stored {
     pub fingerprint: Option<i64>,
 }
 
+impl Stored {
+    /// Whether `incoming` is this current agent, unchanged: then its row need not be read.
+    fn unchanged(&self, incoming: &agent::Model) -> bool {
+        !self.removed && self.fingerprint == incoming.fingerprint
+    }
+}
+
 /// The mirror as the diff sees it: every stored agent (removed ones included) by id, and the full rows of
 /// those [`rows_to_load`] named.
 #[derive(Debug, Default)]
 pub struct Mirror {
     pub stored: HashMap<i64, Stored>,
     pub rows: HashMap<i64, agent::Model>,
-}
-
-impl Mirror {
-    /// A mirror whose every row is loaded.
-    pub fn from_rows(rows: impl IntoIterator<Item = agent::Model>) -> Mirror {
-        let rows: HashMap<i64, agent::Model> = rows.into_iter().map(|r| (r.id, r)).collect();
-        let stored = rows
-            .values()
-            .map(|r| {
-                let stored = Stored {
-                    removed: r.removed_at.is_some(),
-                    fingerprint: r.fingerprint,
-                };
-                (r.id, stored)
-            })
-            .collect();
-        Mirror { stored, rows }
-    }
 }
 
 /// Everything a sync will write.
@@ -178,9 +167,7 @@ pub fn rows_to_load(stored: &HashMap<i64, Stored>, incoming: &[agent::Model]) ->
     let mut ids = Vec::new();
     for row in incoming {
         seen.insert(row.id);
-        if let Some(old) = stored.get(&row.id)
-            && (old.removed || old.fingerprint != row.fingerprint)
-        {
+        if stored.get(&row.id).is_some_and(|old| !old.unchanged(row)) {
             ids.push(row.id);
         }
     }
@@ -311,9 +298,10 @@ pub fn plan(mirror: &Mirror, incoming: Vec<agent::Model>) -> Plan {
 
     for mut row in incoming {
         seen.insert(row.id);
-        if let Some(stored) = mirror.stored.get(&row.id)
-            && !stored.removed
-            && stored.fingerprint == row.fingerprint
+        if mirror
+            .stored
+            .get(&row.id)
+            .is_some_and(|s| s.unchanged(&row))
         {
             plan.counts.unchanged += 1;
             continue;
@@ -429,6 +417,24 @@ mod tests {
             call_status: Some("AVAILABLE".into()),
             chat_status: Some("NOT AVAILABLE".into()),
             ticket_status: Some("LOGOUT".into()),
+        }
+    }
+
+    impl Mirror {
+        /// A mirror whose every row is loaded.
+        fn from_rows(rows: impl IntoIterator<Item = agent::Model>) -> Mirror {
+            let rows: HashMap<i64, agent::Model> = rows.into_iter().map(|r| (r.id, r)).collect();
+            let stored = rows
+                .values()
+                .map(|r| {
+                    let stored = Stored {
+                        removed: r.removed_at.is_some(),
+                        fingerprint: r.fingerprint,
+                    };
+                    (r.id, stored)
+                })
+                .collect();
+            Mirror { stored, rows }
         }
     }
 
