@@ -4,8 +4,8 @@
 //!
 //! A page of agents whose selection asks for match fields or the employee is read in ONE statement: the
 //! page of agents as a subquery (so the join never widens the scan), left-joined to its links and their
-//! employees, which are fed to the request's loaders before any field resolves. The field resolvers then
-//! find them cached, and a page costs one round trip instead of three.
+//! employees, which each GraphQL `Agent` then carries: its match fields read them without going through
+//! the loaders, and a page costs one round trip instead of three.
 
 use async_graphql::{Context, Enum, InputObject, Lookahead, Object, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -19,7 +19,7 @@ use sea_orm::{
 };
 
 use super::errors::{ApiError, OrInternal};
-use super::loaders::{EmployeeKey, LinkKey, Loaders, asks_for_links, prefetch_agents};
+use super::loaders::{Loaders, asks_for_links, prefetch_agents};
 use super::pagination::{Cursor, page_size};
 use super::types::{Agent, Channel, ChannelStatus, Employee, EmployeeStatus, MatchStatus};
 use crate::domain;
@@ -301,7 +301,7 @@ impl AgentFilter {
 
 /// A page of agents.
 pub struct AgentConnection {
-    nodes: Vec<agent::Model>,
+    nodes: Vec<Agent>,
     order: AgentOrderBy,
     list: String,
     has_next: bool,
@@ -318,10 +318,20 @@ impl std::fmt::Debug for AgentConnection {
 }
 
 /// An agent and its cursor.
-#[derive(Debug, Clone, SimpleObject)]
-pub struct AgentEdge {
-    pub cursor: String,
-    pub node: Agent,
+#[derive(Debug)]
+pub struct AgentEdge<'a> {
+    cursor: String,
+    node: &'a Agent,
+}
+
+#[Object]
+impl AgentEdge<'_> {
+    async fn cursor(&self) -> &str {
+        &self.cursor
+    }
+    async fn node(&self) -> &Agent {
+        self.node
+    }
 }
 
 fn agent_cursor(list: &str, order: AgentOrderBy, row: &agent::Model) -> String {
@@ -353,14 +363,14 @@ impl AgentConnection {
             start_cursor: self
                 .nodes
                 .first()
-                .map(|r| agent_cursor(&self.list, self.order, r)),
+                .map(|a| agent_cursor(&self.list, self.order, a.row())),
             end_cursor: self
                 .nodes
                 .last()
-                .map(|r| agent_cursor(&self.list, self.order, r)),
+                .map(|a| agent_cursor(&self.list, self.order, a.row())),
         }
     }
-    async fn edges(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AgentEdge>> {
+    async fn edges(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AgentEdge<'_>>> {
         prefetch_agents(
             ctx.data_unchecked::<Loaders>(),
             &self.nodes,
@@ -371,13 +381,13 @@ impl AgentConnection {
         Ok(self
             .nodes
             .iter()
-            .map(|row| AgentEdge {
-                cursor: agent_cursor(&self.list, self.order, row),
-                node: Agent(row.clone()),
+            .map(|agent| AgentEdge {
+                cursor: agent_cursor(&self.list, self.order, agent.row()),
+                node: agent,
             })
             .collect())
     }
-    async fn nodes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Agent>> {
+    async fn nodes(&self, ctx: &Context<'_>) -> async_graphql::Result<&[Agent]> {
         prefetch_agents(
             ctx.data_unchecked::<Loaders>(),
             &self.nodes,
@@ -385,7 +395,7 @@ impl AgentConnection {
         )
         .await
         .or_internal()?;
-        Ok(self.nodes.iter().cloned().map(Agent).collect())
+        Ok(&self.nodes)
     }
 }
 
@@ -415,14 +425,14 @@ fn order_terms(order: AgentOrderBy, table: Alias) -> Vec<(SimpleExpr, Order)> {
     }
 }
 
-/// Runs the page `select` joined to its links (and their employees when `employee`), feeds those to the
-/// request's loaders, and returns the agents in page order.
+/// Runs the page `select` joined to its links (and their employees when `employee`) and returns the
+/// agents in page order, each carrying what was joined.
 async fn page_with_links(
     ctx: &Context<'_>,
     select: SelectStatement,
     order: AgentOrderBy,
     employee: bool,
-) -> async_graphql::Result<Vec<agent::Model>> {
+) -> async_graphql::Result<Vec<Agent>> {
     let db = ctx.data_unchecked::<DatabaseConnection>();
     let mut outer = Query::select();
     outer.columns(agent::Column::iter().map(|c| (p(), c)));
@@ -452,25 +462,18 @@ async fn page_with_links(
 
     let link_at = agent::Model::FIELDS.len();
     let employee_at = link_at + agent_link::Model::FIELDS.len();
-    let mut agents = Vec::with_capacity(rows.len());
-    let mut links = Vec::with_capacity(rows.len());
-    let mut employees = Vec::new();
-    for row in &rows {
-        let agent = agent::Model::read(row, 0).or_internal()?;
-        if let Some(link) = agent_link::Model::read_joined(row, link_at).or_internal()? {
-            links.push((LinkKey(agent.id), link));
-        }
-        if employee
-            && let Some(found) = employee::Model::read_joined(row, employee_at).or_internal()?
-        {
-            employees.push((EmployeeKey(found.id), found));
-        }
-        agents.push(agent);
-    }
-    let loaders = ctx.data_unchecked::<Loaders>();
-    loaders.feed_many(links).await;
-    loaders.feed_many(employees).await;
-    Ok(agents)
+    rows.iter()
+        .map(|row| {
+            let agent = agent::Model::read(row, 0)?;
+            let link = agent_link::Model::read_joined(row, link_at)?;
+            let employee = match employee {
+                true => Some(employee::Model::read_joined(row, employee_at)?),
+                false => None,
+            };
+            Ok(Agent::with_link(agent, link, employee))
+        })
+        .collect::<Result<_, DbErr>>()
+        .or_internal()
 }
 
 /// Loads one page of agents, with what the selection under `ctx` asks of it.
@@ -549,6 +552,9 @@ pub async fn agents(
             .all(db)
             .await
             .or_internal()?
+            .into_iter()
+            .map(Agent::new)
+            .collect()
     };
     let has_next = nodes.len() as u64 > limit;
     nodes.truncate(limit as usize);

@@ -17,6 +17,7 @@ use sea_orm::{
     Statement,
 };
 
+use super::types::Agent;
 use crate::domain::{MatchStatus, SyncOutcome};
 
 /// How many history rows of each kind an agent shows.
@@ -64,12 +65,13 @@ pub fn asks_for_links(nodes: &Lookahead<'_>) -> bool {
         .any(|field| nodes.field(field).exists())
 }
 
-/// Loads, in one batch per relation, what the selection `nodes` asks of a page of agents, so that the
-/// field resolvers find it cached. Batching by the loaders' time window alone would split a large page
-/// into several batches whenever resolving it takes longer than that window.
+/// Loads, in one batch per relation, what the selection `nodes` asks of a page of agents and the query
+/// that read them did not join, so that the field resolvers find it cached. Batching by the loaders' time
+/// window alone would split a large page into several batches whenever resolving it takes longer than
+/// that window.
 pub async fn prefetch_agents(
     loaders: &Loaders,
-    rows: &[agent::Model],
+    agents: &[Agent],
     nodes: Lookahead<'_>,
 ) -> Result<(), DbErr> {
     let asks = |field: &str| nodes.field(field).exists();
@@ -80,20 +82,29 @@ pub async fn prefetch_agents(
         return Ok(());
     }
     let links = loaders
-        .load_many(rows.iter().map(|r| LinkKey(r.id)))
+        .load_many(
+            agents
+                .iter()
+                .filter(|a| !a.has_link())
+                .map(|a| LinkKey(a.row().id)),
+        )
         .await?;
     if asks("employee") {
-        let employees: Vec<EmployeeKey> = links
-            .values()
-            .filter_map(|l| l.employee_id)
+        let linked = links.values().filter_map(|l| l.employee_id);
+        let employees: Vec<EmployeeKey> = agents
+            .iter()
+            .filter_map(Agent::employee_to_load)
+            .chain(linked)
             .map(EmployeeKey)
             .collect();
-        if nodes.field("employee").field("agents").exists() {
-            loaders
-                .load_many(employees.iter().map(|k| SeatsKey(k.0)))
-                .await?;
-        }
         loaders.load_many(employees).await?;
+    }
+    if nodes.field("employee").field("agents").exists() {
+        let employees = agents
+            .iter()
+            .filter_map(Agent::linked_employee_id)
+            .chain(links.values().filter_map(|l| l.employee_id));
+        loaders.load_many(employees.map(SeatsKey)).await?;
     }
     Ok(())
 }

@@ -57,7 +57,7 @@ impl Subscription {
                     continue;
                 }
                 yield AgentStatusChange {
-                    agent: Agent(agent),
+                    agent: Agent::new(agent),
                     channel: change.channel.into(),
                     from: change.from.into(),
                     to: change.to.into(),

@@ -1,9 +1,11 @@
 //! The public GraphQL types and their mapping from storage: the one place where entities become API
 //! objects. `///` comments here are the schema's descriptions, written for API users.
 
+use std::borrow::Cow;
+
 use async_graphql::{ComplexObject, Context, Enum, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::{agent, employee, link_history, roster_change, status_event, sync_run};
+use entity::{agent, agent_link, employee, link_history, roster_change, status_event, sync_run};
 
 use super::errors::OrInternal;
 use super::loaders::{
@@ -97,118 +99,202 @@ fn channel_status(stored: &str) -> ChannelStatus {
 
 /// A CareSoft agent ("chuyên viên"): a paid seat.
 #[derive(Debug, Clone)]
-pub struct Agent(pub agent::Model);
+pub struct Agent {
+    row: agent::Model,
+    link: Relation<agent_link::Model>,
+    employee: Relation<Employee>,
+}
+
+/// A related row the query that read an agent may already have joined.
+#[derive(Debug, Clone)]
+enum Relation<T> {
+    /// Not read with the agent: the field resolvers ask the request's loaders.
+    Unread,
+    /// Read with the agent (`None`: the left join found no row).
+    Read(Option<T>),
+}
+
+impl Agent {
+    /// An agent whose link and employee the field resolvers load when asked.
+    pub fn new(row: agent::Model) -> Agent {
+        Agent {
+            row,
+            link: Relation::Unread,
+            employee: Relation::Unread,
+        }
+    }
+
+    /// An agent read together with its link and, when `employee` is `Some`, the link's employee.
+    pub fn with_link(
+        row: agent::Model,
+        link: Option<agent_link::Model>,
+        employee: Option<Option<employee::Model>>,
+    ) -> Agent {
+        Agent {
+            row,
+            link: Relation::Read(link),
+            employee: employee.map_or(Relation::Unread, |e| Relation::Read(e.map(Employee))),
+        }
+    }
+
+    /// The stored row.
+    pub fn row(&self) -> &agent::Model {
+        &self.row
+    }
+
+    /// The employee id of the agent's link, when the link was read with the agent and the employee was not;
+    /// `None` otherwise (nothing to load, or the loaders will be asked for the link first).
+    pub fn employee_to_load(&self) -> Option<i64> {
+        match (&self.link, &self.employee) {
+            (Relation::Read(link), Relation::Unread) => link.as_ref().and_then(|l| l.employee_id),
+            _ => None,
+        }
+    }
+
+    /// The employee id of the agent's link, when the link was read with the agent.
+    pub fn linked_employee_id(&self) -> Option<i64> {
+        match &self.link {
+            Relation::Read(link) => link.as_ref().and_then(|l| l.employee_id),
+            Relation::Unread => None,
+        }
+    }
+
+    /// Whether the agent's link was read with it.
+    pub fn has_link(&self) -> bool {
+        matches!(self.link, Relation::Read(_))
+    }
+
+    /// Applies `f` to the agent's link, read with the agent or through the request's loaders.
+    async fn with_link_of<R>(
+        &self,
+        ctx: &Context<'_>,
+        f: impl FnOnce(Option<&agent_link::Model>) -> R,
+    ) -> async_graphql::Result<R> {
+        match &self.link {
+            Relation::Read(link) => Ok(f(link.as_ref())),
+            Relation::Unread => {
+                let link = load_one(ctx, LinkKey(self.row.id)).await.or_internal()?;
+                Ok(f(link.as_ref()))
+            }
+        }
+    }
+}
 
 #[Object]
 impl Agent {
     /// The CareSoft id, as a string.
     async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+        ID(self.row.id.to_string())
     }
     async fn username(&self) -> Option<&str> {
-        self.0.username.as_deref()
+        self.row.username.as_deref()
     }
     async fn email(&self) -> Option<&str> {
-        self.0.email.as_deref()
+        self.row.email.as_deref()
     }
     async fn phone_no(&self) -> Option<&str> {
-        self.0.phone_no.as_deref()
+        self.row.phone_no.as_deref()
     }
     /// The IP-phone extension.
     async fn agent_id(&self) -> Option<&str> {
-        self.0.extension.as_deref()
+        self.row.extension.as_deref()
     }
     async fn group_id(&self) -> Option<i64> {
-        self.0.group_id
+        self.row.group_id
     }
     async fn group_name(&self) -> Option<&str> {
-        self.0.group_name.as_deref()
+        self.row.group_name.as_deref()
     }
     async fn role_id(&self) -> Option<i64> {
-        self.0.role_id
+        self.row.role_id
     }
     async fn call_status(&self) -> ChannelStatus {
-        channel_status(&self.0.call_status)
+        channel_status(&self.row.call_status)
     }
     async fn chat_status(&self) -> ChannelStatus {
-        channel_status(&self.0.chat_status)
+        channel_status(&self.row.chat_status)
     }
     /// The ticket channel (CareSoft's `login_status` when an older payload has no `ticket_status`).
     async fn ticket_status(&self) -> ChannelStatus {
-        channel_status(&self.0.ticket_status)
+        channel_status(&self.row.ticket_status)
     }
     /// The call status exactly as CareSoft sent it.
     async fn call_status_raw(&self) -> Option<&str> {
-        self.0.call_status_raw.as_deref()
+        self.row.call_status_raw.as_deref()
     }
     /// The chat status exactly as CareSoft sent it.
     async fn chat_status_raw(&self) -> Option<&str> {
-        self.0.chat_status_raw.as_deref()
+        self.row.chat_status_raw.as_deref()
     }
     /// The ticket status exactly as CareSoft sent it (or its `login_status`).
     async fn ticket_status_raw(&self) -> Option<&str> {
-        self.0
+        self.row
             .ticket_status_raw
             .as_deref()
-            .or(self.0.login_status_raw.as_deref())
+            .or(self.row.login_status_raw.as_deref())
     }
     /// CareSoft's own creation time of the seat.
     async fn created_at(&self) -> Option<DateTime<Utc>> {
-        self.0.created_at
+        self.row.created_at
     }
     /// CareSoft's own last update time of the seat.
     async fn updated_at(&self) -> Option<DateTime<Utc>> {
-        self.0.updated_at
+        self.row.updated_at
     }
     /// When a sync first saw this agent.
     async fn first_seen_at(&self) -> DateTime<Utc> {
-        self.0.first_seen_at
+        self.row.first_seen_at
     }
     /// When a sync last saw this agent in CareSoft's list.
     async fn last_seen_at(&self, ctx: &Context<'_>) -> async_graphql::Result<DateTime<Utc>> {
-        if self.0.removed_at.is_some() {
-            return Ok(self.0.last_seen_at);
+        if self.row.removed_at.is_some() {
+            return Ok(self.row.last_seen_at);
         }
         let last = load_one(ctx, LastSuccessKey).await.or_internal()?;
-        Ok(last.map_or(self.0.last_seen_at, |t| t.max(self.0.last_seen_at)))
+        Ok(last.map_or(self.row.last_seen_at, |t| t.max(self.row.last_seen_at)))
     }
     /// When any mirrored field of this agent last changed.
     async fn last_changed_at(&self) -> DateTime<Utc> {
-        self.0.last_changed_at
+        self.row.last_changed_at
     }
     /// Set when the agent disappeared from CareSoft's list (the row is kept).
     async fn removed_at(&self) -> Option<DateTime<Utc>> {
-        self.0.removed_at
+        self.row.removed_at
     }
     async fn match_status(&self, ctx: &Context<'_>) -> async_graphql::Result<MatchStatus> {
-        let link = load_one(ctx, LinkKey(self.0.id)).await.or_internal()?;
-        Ok(link
-            .and_then(|l| domain::MatchStatus::parse(&l.status))
-            .unwrap_or(domain::MatchStatus::Unmatched)
-            .into())
+        self.with_link_of(ctx, |link| {
+            link.and_then(|l| domain::MatchStatus::parse(&l.status))
+                .unwrap_or(domain::MatchStatus::Unmatched)
+                .into()
+        })
+        .await
     }
     /// How the agent was linked; null unless MATCHED.
     async fn matched_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<MatchMethod>> {
-        let link = load_one(ctx, LinkKey(self.0.id)).await.or_internal()?;
-        Ok(link
-            .and_then(|l| l.method)
-            .and_then(|m| domain::MatchMethod::parse(&m))
-            .map(Into::into))
+        self.with_link_of(ctx, |link| {
+            link.and_then(|l| l.method.as_deref())
+                .and_then(domain::MatchMethod::parse)
+                .map(Into::into)
+        })
+        .await
     }
     /// The employee holding this seat; null unless MATCHED.
-    async fn employee(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Employee>> {
-        let link = load_one(ctx, LinkKey(self.0.id)).await.or_internal()?;
-        let Some(employee_id) = link.and_then(|l| l.employee_id) else {
+    async fn employee(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Cow<'_, Employee>>> {
+        if let Relation::Read(employee) = &self.employee {
+            return Ok(employee.as_ref().map(Cow::Borrowed));
+        }
+        let Some(employee_id) = self.with_link_of(ctx, |l| l.and_then(|l| l.employee_id)).await?
+        else {
             return Ok(None);
         };
         Ok(load_one(ctx, EmployeeKey(employee_id))
             .await
             .or_internal()?
-            .map(Employee))
+            .map(|e| Cow::Owned(Employee(e))))
     }
     /// For AMBIGUOUS and CONFLICT agents: the employees the keys point at.
     async fn candidates(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Candidate>> {
-        let rows = load_one(ctx, CandidatesKey(self.0.id))
+        let rows = load_one(ctx, CandidatesKey(self.row.id))
             .await
             .or_internal()?;
         Ok(rows
@@ -224,7 +310,7 @@ impl Agent {
     }
     /// The latest channel status changes (newest first, at most 100).
     async fn status_events(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<StatusEvent>> {
-        let rows = load_one(ctx, StatusEventsKey(self.0.id))
+        let rows = load_one(ctx, StatusEventsKey(self.row.id))
             .await
             .or_internal()?;
         Ok(rows
@@ -236,7 +322,7 @@ impl Agent {
     /// The latest changes of username, email, phone, group, role or extension, and removals and returns
     /// (field `presence`), newest first, at most 100.
     async fn roster_changes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<RosterChange>> {
-        let rows = load_one(ctx, RosterChangesKey(self.0.id))
+        let rows = load_one(ctx, RosterChangesKey(self.row.id))
             .await
             .or_internal()?;
         Ok(rows
@@ -247,7 +333,7 @@ impl Agent {
     }
     /// Who held this seat, when: every change of its match, newest first, at most 100.
     async fn link_changes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<LinkChange>> {
-        let rows = load_one(ctx, LinkChangesKey(self.0.id))
+        let rows = load_one(ctx, LinkChangesKey(self.row.id))
             .await
             .or_internal()?;
         Ok(rows
@@ -302,7 +388,7 @@ impl Employee {
     /// The current seats MATCHED to this employee (people holding two seats show up here).
     async fn agents(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Agent>> {
         let seats = load_one(ctx, SeatsKey(self.0.id)).await.or_internal()?;
-        Ok(seats.unwrap_or_default().into_iter().map(Agent).collect())
+        Ok(seats.unwrap_or_default().into_iter().map(Agent::new).collect())
     }
 }
 
@@ -507,5 +593,5 @@ impl Group {
 
 /// A stored agent by id, through the request's loader.
 pub async fn agent_by_id(ctx: &Context<'_>, id: i64) -> async_graphql::Result<Option<Agent>> {
-    Ok(load_one(ctx, AgentKey(id)).await.or_internal()?.map(Agent))
+    Ok(load_one(ctx, AgentKey(id)).await.or_internal()?.map(Agent::new))
 }
