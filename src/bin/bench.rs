@@ -42,8 +42,13 @@ use crate::load::{FloorWorker, GraphqlWorker, Server, drive};
 use crate::phases::Sources;
 use crate::report::{EngineResult, LoadResult, QueryLoad, Report};
 
+/// The allocator of the `caresoft-bridge` binary, so the phases measured in this process allocate as a
+/// `caresoft-bridge sync` does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The default administrative PostgreSQL URL: loopback, trust auth, TLS off (sqlx 0.9.0 stalls ~44 ms per
-/// statement over TLS, see STACK-NOTES.md).
+/// statement over TLS, see README).
 const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable";
 
 /// Which engines to measure.
