@@ -73,6 +73,7 @@ impl Application {
             tokens: Arc::new(Tokens::from_settings(settings)),
             sync_interval: settings.sync_interval,
             started: Instant::now(),
+            documents: Arc::default(),
         };
         let router = http::router(state, &settings.cors_origins);
         let listener = TcpListener::bind(listen)

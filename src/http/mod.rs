@@ -39,6 +39,8 @@ pub struct HttpState {
     /// The scheduled sync interval, for readiness: unready when the last success is older than twice it.
     pub sync_interval: Option<Duration>,
     pub started: Instant,
+    /// Parsed GraphQL documents, shared by all requests.
+    pub documents: Arc<graphql_http::DocumentCache>,
 }
 
 impl std::fmt::Debug for HttpState {
@@ -202,7 +204,7 @@ async fn graphql(State(state): State<HttpState>, request: Request) -> Response {
         Ok(role) => role,
         Err(_) => return unauthenticated(),
     };
-    graphql_http::handle(&state.schema, request, BODY_LIMIT, |req| {
+    graphql_http::handle(&state.schema, &state.documents, request, BODY_LIMIT, |req| {
         with_request_data(req, &state.db, role)
     })
     .await

@@ -4,11 +4,14 @@
 
 use async_graphql::{Context, EmptySubscription, Object, Schema};
 use axum::{Router, extract::State, response::Response, routing::any};
-use caresoft_bridge::http::graphql_http;
+use std::sync::Arc;
+
+use caresoft_bridge::http::graphql_http::{self, DocumentCache};
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 
-const BODY_LIMIT: usize = 4 * 1024;
+/// Above `DocumentCache::MAX_TEXT`, so a document too long to be kept can still be sent.
+const BODY_LIMIT: usize = 64 * 1024;
 const GQL: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
 
@@ -47,8 +50,11 @@ impl Mutation {
 
 type ToySchema = Schema<Query, Mutation, EmptySubscription>;
 
-async fn graphql(State(schema): State<ToySchema>, request: axum::extract::Request) -> Response {
-    graphql_http::handle(&schema, request, BODY_LIMIT, |request| {
+async fn graphql(
+    State((schema, documents)): State<(ToySchema, Arc<DocumentCache>)>,
+    request: axum::extract::Request,
+) -> Response {
+    graphql_http::handle(&schema, &documents, request, BODY_LIMIT, |request| {
         request.data(Role("viewer"))
     })
     .await
@@ -57,14 +63,16 @@ async fn graphql(State(schema): State<ToySchema>, request: axum::extract::Reques
 struct TestApp {
     url: String,
     client: reqwest::Client,
+    documents: Arc<DocumentCache>,
 }
 
 /// Serves the toy schema on a random loopback port.
 async fn spawn_app() -> TestApp {
     let schema = Schema::build(Query, Mutation, EmptySubscription).finish();
+    let documents = Arc::new(DocumentCache::default());
     let router = Router::new()
         .route("/graphql", any(graphql))
-        .with_state(schema);
+        .with_state((schema, Arc::clone(&documents)));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind a loopback port");
@@ -73,6 +81,7 @@ async fn spawn_app() -> TestApp {
     TestApp {
         url: format!("http://{address}/graphql"),
         client: reqwest::Client::new(),
+        documents,
     }
 }
 
@@ -517,4 +526,60 @@ async fn a_chunked_body_over_the_limit_gets_413() {
 
     let response = String::from_utf8_lossy(&response);
     assert!(response.starts_with("HTTP/1.1 413"), "response: {response}");
+}
+
+#[tokio::test]
+async fn a_document_sent_again_is_answered_from_the_parsed_copy() {
+    let app = spawn_app().await;
+    let query = "query Greet($name: String) { hello(name: $name) }";
+
+    let mut answers = Vec::new();
+    for name in ["Lan", "Minh"] {
+        let response = app
+            .post_json(Some(GQL), json!({ "query": query, "variables": { "name": name } }))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        answers.push(body(response).await);
+    }
+
+    assert_eq!(app.documents.len(), 1);
+    assert_eq!(answers[0], json!({ "data": { "hello": "Hello, Lan!" } }));
+    assert_eq!(answers[1], json!({ "data": { "hello": "Hello, Minh!" } }));
+}
+
+#[tokio::test]
+async fn a_cached_document_still_follows_the_get_rules_and_operation_names() {
+    let app = spawn_app().await;
+    let document = "query Q { hello } mutation M { touch }";
+
+    let posted = app
+        .post_json(Some(GQL), json!({ "query": document, "operationName": "M" }))
+        .await;
+    let over_get = app
+        .get(Some(GQL), &[("query", document), ("operationName", "M")])
+        .await;
+    let query_over_get = app
+        .get(Some(GQL), &[("query", document), ("operationName", "Q")])
+        .await;
+
+    assert_eq!(app.documents.len(), 1);
+    assert_eq!(body(posted).await, json!({ "data": { "touch": true } }));
+    assert_eq!(over_get.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        body(query_over_get).await,
+        json!({ "data": { "hello": "Hello, world!" } })
+    );
+}
+
+#[tokio::test]
+async fn documents_that_fail_to_parse_or_are_too_long_are_not_kept() {
+    let app = spawn_app().await;
+    let long = format!("{{ hello }}{}", " ".repeat(DocumentCache::MAX_TEXT));
+
+    let broken = app.post_json(Some(GQL), json!({ "query": "{" })).await;
+    let padded = app.post_json(Some(GQL), json!({ "query": long })).await;
+
+    assert_eq!(broken.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(body(padded).await, json!({ "data": { "hello": "Hello, world!" } }));
+    assert!(app.documents.is_empty(), "{} documents kept", app.documents.len());
 }
