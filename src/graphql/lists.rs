@@ -340,13 +340,14 @@ impl std::fmt::Debug for AgentConnection {
     }
 }
 
-/// An agent and its cursor.
+/// An edge of an agents page, pointing at the page's own agent rather than a copy of it.
 #[derive(Debug)]
 pub struct AgentEdge<'a> {
     cursor: String,
     node: &'a Agent,
 }
 
+/// An agent and its cursor.
 #[Object]
 impl AgentEdge<'_> {
     async fn cursor(&self) -> &str {
