@@ -653,6 +653,25 @@ on_both_engines!(
                 { "id": "4", "matchStatus": "AMBIGUOUS", "matchedBy": null, "employee": null },
             ]})
         );
+        // Through edges, the same agents carry the same joined link and employee; the employee's own
+        // seats (NV001 holds two) come from their loader.
+        let (statements, data) = counting(
+            &api.t,
+            r#"{ agents(group: "Chăm sóc khách hàng", first: 3) {
+                 edges { node { id matchStatus employee { employeeCode agents { id } } } } } }"#,
+        )
+        .await;
+        assert_eq!(statements, 3, "the joined page, then the seats' links and agents");
+        assert_eq!(
+            data["agents"]["edges"],
+            json!([
+                { "node": { "id": "1", "matchStatus": "MATCHED",
+                            "employee": { "employeeCode": "NV001", "agents": [{ "id": "1" }, { "id": "6" }] } } },
+                { "node": { "id": "3", "matchStatus": "MATCHED",
+                            "employee": { "employeeCode": "NV003", "agents": [{ "id": "3" }] } } },
+                { "node": { "id": "4", "matchStatus": "AMBIGUOUS", "employee": null } },
+            ])
+        );
         // Ordered by username, descending, the join keeps the page's order and its cursor.
         let (_, data) = counting(
             &api.t,
