@@ -452,12 +452,11 @@ fn order_terms(order: AgentOrderBy, table: Alias) -> Vec<(SimpleExpr, Order)> {
 /// Runs the page `select` joined to its links (and their employees when `employee`) and returns the
 /// agents in page order, each carrying what was joined.
 async fn page_with_links(
-    ctx: &Context<'_>,
+    db: &DatabaseConnection,
     select: SelectStatement,
     order: AgentOrderBy,
     employee: bool,
 ) -> async_graphql::Result<Vec<Agent>> {
-    let db = ctx.data_unchecked::<DatabaseConnection>();
     let mut outer = Query::select();
     outer.columns(agent::Column::iter().map(|c| (p(), c)));
     outer.columns(agent_link::Column::iter().map(|c| (l(), c)));
@@ -569,7 +568,7 @@ pub async fn agents(
     let mut nodes = if !asks.rows {
         Vec::new()
     } else if asks.link {
-        page_with_links(ctx, select, order, asks.employee).await?
+        page_with_links(db, select, order, asks.employee).await?
     } else {
         agent::Entity::find()
             .from_raw_sql(backend.build(&select))

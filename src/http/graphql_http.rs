@@ -99,9 +99,9 @@ impl Default for DocumentCache {
 
 /// Executes a GraphQL request received over HTTP per the GraphQL-over-HTTP spec.
 ///
-/// `documents` keeps parsed documents across requests. `body_limit` caps the POST body in bytes (413 beyond it). `prepare` lets the caller attach
-/// per-request data (auth role) before execution; it must not replace the query text, because the
-/// document parsed here is handed to the executor as is.
+/// `documents` keeps parsed documents across requests. `body_limit` caps the POST body in bytes (413
+/// beyond it). `prepare` lets the caller attach per-request data (auth role) before execution; it must
+/// not replace the query text, because the document parsed here is handed to the executor as is.
 pub async fn handle<E: Executor>(
     executor: &E,
     documents: &DocumentCache,
