@@ -1,7 +1,7 @@
 //! The benchmark's data set: CareSoft agents (the wire JSON the stand-in serves) and an HR employee CSV,
 //! generated from a seed, so every run and every machine sees the same rows.
 //!
-//! The shape follows issue 6 and the matching rules of DESIGN.md: agents spread over many groups of
+//! The shape follows BENCHMARKS.md's data set and the project's matching rules: agents spread over many groups of
 //! skewed sizes with mixed channel statuses (and a few unknown ones, and some older-format agents that only
 //! carry `login_status`), about 70% matching an employee by email (written with other cases and stray
 //! spaces), 15% by phone only (written as `+84 …`, `84…`, `0084…`, dotted, or in the old 11-digit `01xx…`

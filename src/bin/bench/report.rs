@@ -1,4 +1,4 @@
-//! The figures: statistics over runs, the plain-text table, the JSON file, and the targets of issue 6 marked
+//! The figures: statistics over runs, the plain-text table, the JSON file, and the targets of BENCHMARKS.md marked
 //! met or missed.
 
 use sea_orm::ConnectionTrait as _;
@@ -191,7 +191,7 @@ impl EngineResult {
     }
 }
 
-/// A target of issue 6 and whether it was met.
+/// A target of BENCHMARKS.md and whether it was met.
 #[derive(Debug, Clone)]
 struct Target {
     what: String,
@@ -305,7 +305,7 @@ fn thousands(value: f64) -> String {
     out
 }
 
-/// 150 MB as the issue writes it (10⁶ bytes), in KiB.
+/// 150 MB as the target is written (10⁶ bytes), in KiB.
 const SERVER_RSS_TARGET_KIB: u64 = 150_000_000 / 1024;
 
 impl Report {
@@ -425,7 +425,7 @@ impl Report {
         }
     }
 
-    /// The targets of issue 6, on PostgreSQL.
+    /// The targets of BENCHMARKS.md, on PostgreSQL.
     fn targets(&self) -> Vec<Target> {
         let Some(pg) = self.engines.iter().find(|e| e.engine == Engine::Postgres) else {
             return Vec::new();
@@ -645,7 +645,7 @@ impl Report {
                 )
             };
             println!(
-                "\nTARGETS OF ISSUE 6 (PostgreSQL, sslmode={}{scale})",
+                "\nTARGETS (BENCHMARKS.md; PostgreSQL, sslmode={}{scale})",
                 self.sslmode
             );
             for t in &targets {
