@@ -10,13 +10,13 @@ use sea_orm::{DatabaseBackend, DatabaseConnection};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::caresoft::CareSoftClient;
+use crate::caresoft::{AgentDirectory, CareSoftClient};
 use crate::config::Settings;
 use crate::events::{EventBus, relay_postgres};
 use crate::graphql::auth::Tokens;
 use crate::graphql::{ApiDeps, build_schema};
 use crate::http::{self, HttpState};
-use crate::sync::Syncer;
+use crate::sync::{SourceError, Syncer};
 use crate::sync::scheduler::{self, Schedule};
 
 /// A built, not yet running, service.
@@ -32,14 +32,15 @@ pub struct Application {
 
 /// The syncer for `settings`; without CareSoft settings every sync fails with the message saying what to set.
 pub fn syncer(settings: &Settings, db: DatabaseConnection, events: EventBus) -> Syncer {
-    let client = settings
+    let source = settings
         .caresoft
         .client_config("sync")
-        .map_err(|err| err.to_string())
-        .and_then(|config| CareSoftClient::new(config).map_err(|err| err.to_string()));
+        .map_err(SourceError::from)
+        .and_then(|config| Ok(CareSoftClient::new(config)?))
+        .map(|client| Arc::new(client) as Arc<dyn AgentDirectory>);
     Syncer::new(
         db,
-        client,
+        source,
         settings.caresoft.domain_label(),
         settings.max_removal,
     )

@@ -14,7 +14,7 @@ use crate::export::{ExportFormat, ExportKind};
 use crate::hr::{self, ImportError, ImportOptions};
 use crate::reconcile::overrides;
 use crate::sync::SyncRequest;
-use crate::{app, db, demo, export, graphql};
+use crate::{app, demo, export, graphql, store};
 
 /// Exit statuses: 0 success, 1 failure, 3 refused by a guard, 78 configuration error (sysexits' EX_CONFIG).
 /// clap itself exits 2 on a usage error.
@@ -119,7 +119,7 @@ impl Cli {
                 print!("{}", graphql::sdl());
                 ExitStatus::Success
             }
-            Command::Migrate => match db::connect_and_migrate(&settings.database_url).await {
+            Command::Migrate => match store::connect_and_migrate(&settings.database_url).await {
                 Ok(_) => {
                     println!("migrations applied");
                     ExitStatus::Success
@@ -181,7 +181,7 @@ impl Cli {
                 .await
             }
             Command::Export { kind, format } => {
-                let db = match db::connect_and_migrate(&settings.database_url).await {
+                let db = match store::connect_and_migrate(&settings.database_url).await {
                     Ok(db) => db,
                     Err(err) => return fail(format!("cannot open the database: {err}")),
                 };
@@ -203,7 +203,7 @@ async fn serve(settings: Settings, listen: Option<std::net::SocketAddr>) -> Exit
     if let Err(err) = settings.check_listen(listen) {
         return config_error(err);
     }
-    let db = match db::connect_and_migrate(&settings.database_url).await {
+    let db = match store::connect_and_migrate(&settings.database_url).await {
         Ok(db) => db,
         Err(err) => return fail(format!("serve failed: cannot open the database: {err}")),
     };
@@ -241,7 +241,7 @@ async fn run_sync(settings: &Settings, request: SyncRequest, json: bool) -> Exit
     if let Err(err) = settings.caresoft.client_config("sync") {
         return config_error(err);
     }
-    let db = match db::connect_and_migrate(&settings.database_url).await {
+    let db = match store::connect_and_migrate(&settings.database_url).await {
         Ok(db) => db,
         Err(err) => return fail(format!("sync failed: cannot open the database: {err}")),
     };
@@ -284,7 +284,7 @@ async fn run_import(
         Ok(parsed) => parsed,
         Err(err) => return fail(format!("import failed: {}: {err}", file.display())),
     };
-    let db = match db::connect_and_migrate(&settings.database_url).await {
+    let db = match store::connect_and_migrate(&settings.database_url).await {
         Ok(db) => db,
         Err(err) => return fail(format!("import failed: cannot open the database: {err}")),
     };
@@ -328,7 +328,7 @@ where
     F: FnOnce(DatabaseConnection) -> Fut,
     Fut: Future<Output = Result<overrides::LinkState, overrides::OverrideError>>,
 {
-    let db = match db::connect_and_migrate(&settings.database_url).await {
+    let db = match store::connect_and_migrate(&settings.database_url).await {
         Ok(db) => db,
         Err(err) => return fail(format!("cannot open the database: {err}")),
     };

@@ -10,39 +10,39 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use entity::status_event;
 use sea_orm::sqlx::postgres::PgListener;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, Statement,
-};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, Statement};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use crate::domain::{Channel, ChannelStatus};
-use crate::sync::StatusChange;
+use crate::store;
 
 /// The PostgreSQL notification channel.
 pub const CHANNEL: &str = "caresoft_bridge_events";
 
-/// One status change of one agent's channel.
+/// A change of one agent's channel status, as a sync observes it (and stores it in `status_events`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StatusChanged {
+pub struct StatusChange {
     pub agent_id: i64,
     pub channel: Channel,
-    pub from: ChannelStatus,
-    pub to: ChannelStatus,
-    pub at: DateTime<Utc>,
+    /// `None` when the agent is seen for the first time.
+    pub old_status: Option<ChannelStatus>,
+    pub new_status: ChannelStatus,
+    pub old_raw: Option<String>,
+    pub new_raw: Option<String>,
 }
 
 /// Something subscribers may want.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    StatusChanged(StatusChanged),
-    /// A sync run finished (any outcome); subscribers load it by id.
-    SyncCompleted {
-        run_id: i64,
+    /// A channel of an agent already mirrored changed status (first sightings are not announced).
+    StatusChanged {
+        change: StatusChange,
+        at: DateTime<Utc>,
     },
+    /// A sync run finished (any outcome); subscribers load it by id.
+    SyncCompleted { run_id: i64 },
 }
 
 /// A broadcast channel of events. Slow subscribers miss events rather than slow the sync down.
@@ -98,43 +98,30 @@ impl EventBus {
             }
             return;
         }
-        for change in changes {
-            if let Some(from) = change.old_status {
-                self.publish(Event::StatusChanged(StatusChanged {
-                    agent_id: change.agent_id,
-                    channel: change.channel,
-                    from,
-                    to: change.new_status,
-                    at,
-                }));
-            }
+        for change in changes.iter().filter(|c| c.old_status.is_some()) {
+            self.publish(Event::StatusChanged {
+                change: change.clone(),
+                at,
+            });
         }
         self.publish(Event::SyncCompleted { run_id });
     }
 
     /// Loads the status changes of `run_id` from the database and publishes them, then the run itself.
     async fn publish_run(&self, db: &DatabaseConnection, run_id: i64) -> Result<(), DbErr> {
-        let rows = status_event::Entity::find()
-            .filter(status_event::Column::SyncRunId.eq(run_id))
-            .filter(status_event::Column::OldStatus.is_not_null())
-            .order_by_asc(status_event::Column::Id)
-            .all(db)
-            .await?;
-        for row in rows {
-            let (Some(channel), Some(from), Some(to)) = (
-                Channel::parse(&row.channel),
-                row.old_status.as_deref().and_then(ChannelStatus::parse),
-                ChannelStatus::parse(&row.new_status),
-            ) else {
-                continue;
-            };
-            self.publish(Event::StatusChanged(StatusChanged {
+        for row in store::agents::status_changes_of_run(db, run_id).await? {
+            let change = StatusChange {
                 agent_id: row.agent_id,
-                channel,
-                from,
-                to,
+                channel: row.channel,
+                old_status: row.old_status,
+                new_status: row.new_status,
+                old_raw: row.old_raw,
+                new_raw: row.new_raw,
+            };
+            self.publish(Event::StatusChanged {
+                change,
                 at: row.observed_at,
-            }));
+            });
         }
         self.publish(Event::SyncCompleted { run_id });
         Ok(())

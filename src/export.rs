@@ -4,9 +4,10 @@
 use std::io::Write;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement};
+use sea_orm::{DatabaseConnection, DbErr};
 
-use crate::reconcile::SEATED_EMPLOYEE_IDS;
+use crate::store::{self, pages};
+use crate::store::pages::{AgentFilter, AgentOrder, EmployeeFilter, PageRead};
 
 /// What to export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -70,74 +71,73 @@ pub enum ExportError {
     Csv(#[from] csv::Error),
 }
 
-const AGENT_SELECT: &str = "SELECT a.id, a.username, a.email, a.phone_no, a.extension, a.group_id, a.group_name, \
-     a.call_status, a.chat_status, a.ticket_status, COALESCE(l.status, 'UNMATCHED') AS match_status, \
-     l.method, e.employee_code, a.removed_at \
-     FROM agents a LEFT JOIN agent_links l ON l.agent_id = a.id LEFT JOIN employees e ON e.id = l.employee_id";
-
-const EMPLOYEE_SELECT: &str = "SELECT e.employee_code, e.full_name, e.email, e.phone, e.department, e.status FROM employees e";
-
-fn query(kind: ExportKind) -> String {
-    match kind {
-        ExportKind::Agents => format!("{AGENT_SELECT} ORDER BY a.id"),
-        ExportKind::UnmatchedAgents => format!(
-            "{AGENT_SELECT} WHERE a.removed_at IS NULL AND COALESCE(l.status, 'UNMATCHED') = 'UNMATCHED' ORDER BY a.id"
-        ),
-        ExportKind::Employees => {
-            format!("{EMPLOYEE_SELECT} WHERE e.removed_at IS NULL ORDER BY e.employee_code")
-        }
-        ExportKind::UnmatchedEmployees => format!(
-            "{EMPLOYEE_SELECT} WHERE e.removed_at IS NULL AND e.status = 'active' \
-             AND e.id NOT IN ({SEATED_EMPLOYEE_IDS}) ORDER BY e.employee_code"
-        ),
-    }
+fn time(t: Option<DateTime<Utc>>) -> Option<String> {
+    t.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
 }
 
-/// Reads the rows of `kind` as strings (`None` for NULL), in column order.
+/// Reads the rows of `kind` as strings (`None` for NULL), in column order. The lists are the store's
+/// rules: every agent, [`AgentFilter::unmatched`], employees still in HR, [`EmployeeFilter::without_seat`].
 pub async fn rows(
     db: &DatabaseConnection,
     kind: ExportKind,
 ) -> Result<Vec<Vec<Option<String>>>, DbErr> {
-    let backend = db.get_database_backend();
-    let result = db
-        .query_all_raw(Statement::from_string(backend, query(kind)))
-        .await?;
-    let agent_like = matches!(kind, ExportKind::Agents | ExportKind::UnmatchedAgents);
-    result
-        .iter()
+    let agents = match kind {
+        ExportKind::Agents => AgentFilter::everyone(),
+        ExportKind::UnmatchedAgents => AgentFilter::unmatched(),
+        ExportKind::Employees => return employee_rows(db, &EmployeeFilter::default()).await,
+        ExportKind::UnmatchedEmployees => {
+            return employee_rows(db, &EmployeeFilter::without_seat()).await;
+        }
+    };
+    let read = PageRead {
+        links: true,
+        employees: true,
+    };
+    let rows = pages::agents(db, &agents, AgentOrder::IdAsc, None, None, read).await?;
+    Ok(rows
+        .into_iter()
         .map(|row| {
-            if agent_like {
-                let removed: Option<DateTime<Utc>> = row.try_get_by_index(13)?;
-                Ok(vec![
-                    Some(row.try_get_by_index::<i64>(0)?.to_string()),
-                    row.try_get_by_index(1)?,
-                    row.try_get_by_index(2)?,
-                    row.try_get_by_index(3)?,
-                    row.try_get_by_index(4)?,
-                    row.try_get_by_index::<Option<i64>>(5)?
-                        .map(|v| v.to_string()),
-                    row.try_get_by_index(6)?,
-                    row.try_get_by_index(7)?,
-                    row.try_get_by_index(8)?,
-                    row.try_get_by_index(9)?,
-                    row.try_get_by_index(10)?,
-                    row.try_get_by_index(11)?,
-                    row.try_get_by_index(12)?,
-                    removed.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true)),
-                ])
-            } else {
-                let status: String = row.try_get_by_index(5)?;
-                Ok(vec![
-                    row.try_get_by_index(0)?,
-                    row.try_get_by_index(1)?,
-                    row.try_get_by_index(2)?,
-                    row.try_get_by_index(3)?,
-                    row.try_get_by_index(4)?,
-                    Some(status),
-                ])
-            }
+            let a = row.agent;
+            let link = row.link.flatten();
+            let employee = row.employee.flatten();
+            vec![
+                Some(a.id.to_string()),
+                a.username,
+                a.email,
+                a.phone_no,
+                a.extension,
+                a.group_id.map(|v| v.to_string()),
+                a.group_name,
+                Some(a.call_status.to_string()),
+                Some(a.chat_status.to_string()),
+                Some(a.ticket_status.to_string()),
+                Some(store::links::status_of(link.as_ref()).to_string()),
+                link.and_then(|l| l.method).map(|m| m.to_string()),
+                employee.map(|e| e.employee_code),
+                time(a.removed_at),
+            ]
         })
-        .collect()
+        .collect())
+}
+
+async fn employee_rows(
+    db: &DatabaseConnection,
+    filter: &EmployeeFilter,
+) -> Result<Vec<Vec<Option<String>>>, DbErr> {
+    let rows = pages::employees(db, filter, None, None).await?;
+    Ok(rows
+        .into_iter()
+        .map(|e| {
+            vec![
+                Some(e.employee_code),
+                e.full_name,
+                e.email,
+                e.phone,
+                e.department,
+                Some(e.status.to_string()),
+            ]
+        })
+        .collect())
 }
 
 /// Writes the export of `kind` to `out`.

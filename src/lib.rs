@@ -11,7 +11,8 @@
 //! - [`hr`]: employee CSV parsing and import.
 //! - [`metrics`]: Prometheus metrics.
 //! - [`export`]: CSV/JSON exports for spreadsheets and reporting tools.
-//! - [`db`]: connections and the engine differences.
+//! - [`store`]: the storage layer: every SQL statement and every rule about stored data, by name; the
+//!   connections and the write lock.
 //! - [`graphql`]: the GraphQL schema (types, roots, loaders, auth).
 //! - [`events`]: live events for subscribers.
 //! - [`demo`]: the self-contained showcase (sample data, CareSoft stand-in).
@@ -23,7 +24,6 @@ pub mod app;
 pub mod caresoft;
 pub mod cli;
 pub mod config;
-pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod events;
@@ -33,5 +33,6 @@ pub mod hr;
 pub mod http;
 pub mod metrics;
 pub mod reconcile;
+pub mod store;
 pub mod sync;
 pub mod telemetry;

@@ -11,10 +11,9 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
+use sea_orm::DatabaseConnection;
 
-use crate::domain::{Channel, ChannelStatus};
-use crate::reconcile::SEATED_EMPLOYEE_IDS;
+use crate::store::{self, AgentFilter, EmployeeFilter};
 
 /// Buckets for durations, from a fast HTTP request to a slow sync.
 const BUCKETS: &[f64] = &[
@@ -103,91 +102,36 @@ pub async fn track_http(request: Request, next: Next) -> Response {
     response
 }
 
-const STATUSES: [ChannelStatus; 4] = [
-    ChannelStatus::Available,
-    ChannelStatus::NotAvailable,
-    ChannelStatus::Logout,
-    ChannelStatus::Unknown,
-];
-
-const CHANNEL_COLUMNS: [(Channel, &str); 3] = [
-    (Channel::Call, "call_status"),
-    (Channel::Chat, "chat_status"),
-    (Channel::Ticket, "ticket_status"),
-];
-
-/// Reads the database gauges; a failure is logged and leaves the previous values.
+/// Reads the database gauges from the store's rules; a failure is logged and leaves the previous values.
 async fn refresh_gauges(db: &DatabaseConnection) {
-    let backend = db.get_database_backend();
-    for (channel, column) in CHANNEL_COLUMNS {
-        // `column` is a constant of this file, never client input.
-        let sql = format!(
-            "SELECT {column}, COUNT(*) FROM agents WHERE removed_at IS NULL GROUP BY {column}"
-        );
-        match db.query_all_raw(Statement::from_string(backend, sql)).await {
-            Ok(rows) => {
-                let mut counts = STATUSES.map(|status| (status, 0i64));
-                for row in rows {
-                    let stored: String = row.try_get_by_index(0).unwrap_or_default();
-                    let count: i64 = row.try_get_by_index(1).unwrap_or_default();
-                    let status = ChannelStatus::parse(&stored).unwrap_or(ChannelStatus::Unknown);
-                    if let Some(slot) = counts.iter_mut().find(|(s, _)| *s == status) {
-                        slot.1 += count;
-                    }
-                }
-                // Every combination is set, zeros included, so a status that empties does not keep its old value.
-                for (status, count) in counts {
+    match store::agents::status_totals(db, None).await {
+        Ok(totals) => {
+            // Every combination is set, zeros included, so a status that empties does not keep its old value.
+            for ((channel, _), counts) in store::agents::CHANNEL_COLUMNS.iter().zip(totals) {
+                for (status, count) in store::agents::STATUSES.iter().zip(counts) {
                     metrics::gauge!("caresoft_bridge_agents", "channel" => channel.as_str(), "status" => status.as_str())
                         .set(count as f64);
                 }
             }
-            Err(err) => tracing::warn!(error = %err, "metrics: cannot count agents"),
         }
+        Err(err) => tracing::warn!(error = %err, "metrics: cannot count agents"),
     }
-    let unmatched_employees = format!(
-        "SELECT COUNT(*) FROM employees e WHERE e.removed_at IS NULL AND e.status = 'active' \
-         AND e.id NOT IN ({SEATED_EMPLOYEE_IDS})"
-    );
-    for (name, sql) in [
-        (
-            "caresoft_bridge_unmatched_agents",
-            "SELECT COUNT(*) FROM agents a LEFT JOIN agent_links l ON l.agent_id = a.id \
-             WHERE a.removed_at IS NULL AND COALESCE(l.status, 'UNMATCHED') = 'UNMATCHED'",
-        ),
-        (
-            "caresoft_bridge_unmatched_employees",
-            unmatched_employees.as_str(),
-        ),
+    let unmatched_agents = store::pages::count_agents(db, &AgentFilter::unmatched()).await;
+    let unmatched_employees =
+        store::pages::count_employees(db, &EmployeeFilter::without_seat()).await;
+    for (name, count) in [
+        ("caresoft_bridge_unmatched_agents", unmatched_agents),
+        ("caresoft_bridge_unmatched_employees", unmatched_employees),
     ] {
-        match db
-            .query_one_raw(Statement::from_string(backend, sql.to_string()))
-            .await
-        {
-            Ok(Some(row)) => {
-                metrics::gauge!(name).set(row.try_get_by_index::<i64>(0).unwrap_or_default() as f64)
-            }
-            Ok(None) => {}
+        match count {
+            Ok(count) => metrics::gauge!(name).set(count as f64),
             Err(err) => tracing::warn!(error = %err, metric = name, "metrics: cannot count"),
         }
     }
-    let (size, idle) = pool_use(db);
+    let (size, idle) = store::connection::pool_use(db);
     metrics::gauge!("caresoft_bridge_db_pool_connections", "state" => "idle").set(idle as f64);
     metrics::gauge!("caresoft_bridge_db_pool_connections", "state" => "in_use")
         .set((size as usize).saturating_sub(idle) as f64);
-}
-
-fn pool_use(db: &DatabaseConnection) -> (u32, usize) {
-    match db.get_database_backend() {
-        DatabaseBackend::Postgres => {
-            let pool = db.get_postgres_connection_pool();
-            (pool.size(), pool.num_idle())
-        }
-        DatabaseBackend::Sqlite => {
-            let pool = db.get_sqlite_connection_pool();
-            (pool.size(), pool.num_idle())
-        }
-        _ => (0, 0),
-    }
 }
 
 /// `GET /metrics`: Prometheus text format.

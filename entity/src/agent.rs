@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::vocabulary::ChannelStatus;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "agents")]
 pub struct Model {
@@ -27,9 +29,9 @@ pub struct Model {
     pub chat_status_raw: Option<String>,
     pub ticket_status_raw: Option<String>,
     /// Mapped statuses: AVAILABLE, NOT_AVAILABLE, LOGOUT or UNKNOWN.
-    pub call_status: String,
-    pub chat_status: String,
-    pub ticket_status: String,
+    pub call_status: ChannelStatus,
+    pub chat_status: ChannelStatus,
+    pub ticket_status: ChannelStatus,
     /// Match keys derived from email and phone (`reconcile::keys`); NULL when unusable (masked, empty).
     pub email_key: Option<String>,
     pub phone_key: Option<String>,

@@ -2,15 +2,16 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::vocabulary::{MatchMethod, MatchStatus};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "agent_links")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub agent_id: i64,
-    /// MATCHED, UNMATCHED, AMBIGUOUS, CONFLICT or IGNORED.
-    pub status: String,
-    /// EMAIL, PHONE or MANUAL; NULL unless MATCHED.
-    pub method: Option<String>,
+    pub status: MatchStatus,
+    /// NULL unless MATCHED.
+    pub method: Option<MatchMethod>,
     /// NULL unless MATCHED.
     pub employee_id: Option<i64>,
     pub updated_at: DateTimeUtc,

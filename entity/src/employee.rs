@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::vocabulary::EmployeeStatus;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "employees")]
 pub struct Model {
@@ -13,8 +15,7 @@ pub struct Model {
     pub email: Option<String>,
     pub phone: Option<String>,
     pub department: Option<String>,
-    /// active or terminated.
-    pub status: String,
+    pub status: EmployeeStatus,
     pub email_key: Option<String>,
     pub phone_key: Option<String>,
     pub removed_at: Option<DateTimeUtc>,

@@ -10,3 +10,4 @@ pub mod link_override;
 pub mod roster_change;
 pub mod status_event;
 pub mod sync_run;
+pub mod vocabulary;

@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::vocabulary::MatchMethod;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "link_candidates")]
 pub struct Model {
@@ -9,8 +11,8 @@ pub struct Model {
     pub agent_id: i64,
     #[sea_orm(primary_key, auto_increment = false)]
     pub employee_id: i64,
-    /// EMAIL or PHONE: which key pointed at this candidate.
-    pub via: String,
+    /// Which key (EMAIL or PHONE) pointed at this candidate.
+    pub via: MatchMethod,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

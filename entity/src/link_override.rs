@@ -3,13 +3,14 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::vocabulary::OverrideKind;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "link_overrides")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub agent_id: i64,
-    /// link or ignore.
-    pub kind: String,
+    pub kind: OverrideKind,
     /// The employee an admin linked the agent to (by code, which survives re-imports); NULL for ignore.
     pub employee_code: Option<String>,
     pub created_at: DateTimeUtc,

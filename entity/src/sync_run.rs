@@ -2,18 +2,18 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::vocabulary::{SyncOutcome, Trigger};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "sync_runs")]
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    /// cli, schedule or api.
-    pub trigger: String,
+    pub trigger: Trigger,
     pub domain: String,
     pub started_at: DateTimeUtc,
     pub finished_at: Option<DateTimeUtc>,
-    /// running, succeeded, failed, refused or dry_run.
-    pub outcome: String,
+    pub outcome: SyncOutcome,
     pub fetched: i64,
     pub added: i64,
     pub updated: i64,

@@ -4,7 +4,7 @@
 //! so it can be tested without HTTP.
 //!
 //! Layout: `config` (settings), `client` (HTTP and retries), `retry` (wait choice), `wire` (payload
-//! decoding), `agent` (the app's agent and status types), `error` (the boundary error).
+//! decoding), `agent` (the app's agent), `error` (the boundary error).
 
 mod agent;
 mod client;
@@ -13,29 +13,22 @@ mod error;
 mod retry;
 mod wire;
 
-use std::future::Future;
-use std::sync::Arc;
+use futures_util::future::BoxFuture;
 
-pub use agent::{Agent, ChannelStatus};
+pub use agent::Agent;
 pub use client::CareSoftClient;
 pub use config::{ClientConfig, DEFAULT_BASE_URL};
 pub use error::CareSoftError;
 
-/// The seam the sync is written against: the source of the agent list.
-pub trait AgentDirectory: Send + Sync {
+/// The seam the sync is written against: the source of the agent list. Object-safe, so a syncer holds
+/// the real client or, in tests where real HTTP adds nothing, an in-process list.
+pub trait AgentDirectory: Send + Sync + std::fmt::Debug {
     /// The whole, validated agent list.
-    fn fetch_agents(&self) -> impl Future<Output = Result<Vec<Agent>, CareSoftError>> + Send;
+    fn fetch_agents(&self) -> BoxFuture<'_, Result<Vec<Agent>, CareSoftError>>;
 }
 
 impl AgentDirectory for CareSoftClient {
-    fn fetch_agents(&self) -> impl Future<Output = Result<Vec<Agent>, CareSoftError>> + Send {
-        CareSoftClient::fetch_agents(self)
-    }
-}
-
-/// The app shares one client between the scheduler and on-demand syncs.
-impl<T: AgentDirectory> AgentDirectory for Arc<T> {
-    fn fetch_agents(&self) -> impl Future<Output = Result<Vec<Agent>, CareSoftError>> + Send {
-        T::fetch_agents(self)
+    fn fetch_agents(&self) -> BoxFuture<'_, Result<Vec<Agent>, CareSoftError>> {
+        Box::pin(CareSoftClient::fetch_agents(self))
     }
 }

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::{Application, shutdown_signal};
 use crate::config::Settings;
-use crate::db;
+use crate::store;
 use crate::domain::Trigger;
 use crate::hr::{ImportOptions, import_rows};
 use crate::http::ide::EXAMPLES;
@@ -43,7 +43,7 @@ pub async fn run_until(settings: Settings, shutdown: CancellationToken) -> anyho
         .tempdir()
         .context("cannot create a temporary directory")?;
     let database_url = format!("sqlite://{}?mode=rwc", dir.path().join("demo.db").display());
-    let db = db::connect_and_migrate(&database_url)
+    let db = store::connect_and_migrate(&database_url)
         .await
         .context("cannot open the demo database")?;
 

@@ -7,21 +7,12 @@ use std::collections::HashMap;
 
 use async_graphql::Lookahead;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use chrono::{DateTime, Utc};
-use entity::{
-    agent, agent_link, employee, link_candidate, link_history, roster_change, status_event,
-    sync_run,
-};
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
-    Statement,
-};
+use entity::{agent, agent_link, employee, link_history, roster_change, status_event};
+use sea_orm::{DatabaseConnection, DbErr};
 
 use super::types::Agent;
-use crate::domain::{MatchStatus, SyncOutcome};
-
-/// How many history rows of each kind an agent shows.
-pub const HISTORY_LIMIT: usize = 100;
+use crate::domain::MatchMethod;
+use crate::store;
 
 /// The loader behind every key type below.
 #[derive(Debug, Clone)]
@@ -133,7 +124,7 @@ pub struct RosterChangesKey(pub i64);
 /// An agent's latest link changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LinkChangesKey(pub i64);
-/// When the last successful sync started (current agents were seen then).
+/// The last successful sync (current agents were seen when it started).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LastSuccessKey;
 
@@ -141,15 +132,23 @@ fn ids<K: Copy>(keys: &[K], id: impl Fn(K) -> i64) -> Vec<i64> {
     keys.iter().map(|k| id(*k)).collect()
 }
 
+/// Keys by id, with an empty value for every key the store had nothing for.
+fn by_key<K: Copy + Eq + std::hash::Hash, V: Default>(
+    keys: &[K],
+    mut found: HashMap<i64, V>,
+    id: impl Fn(K) -> i64,
+) -> HashMap<K, V> {
+    keys.iter()
+        .map(|k| (*k, found.remove(&id(*k)).unwrap_or_default()))
+        .collect()
+}
+
 impl Loader<AgentKey> for DbLoader {
     type Value = agent::Model;
     type Error = DbErr;
 
     async fn load(&self, keys: &[AgentKey]) -> Result<HashMap<AgentKey, Self::Value>, DbErr> {
-        let rows = agent::Entity::find()
-            .filter(agent::Column::Id.is_in(ids(keys, |k| k.0)))
-            .all(&self.db)
-            .await?;
+        let rows = store::agents::by_ids(&self.db, &ids(keys, |k| k.0)).await?;
         Ok(rows.into_iter().map(|r| (AgentKey(r.id), r)).collect())
     }
 }
@@ -159,10 +158,7 @@ impl Loader<LinkKey> for DbLoader {
     type Error = DbErr;
 
     async fn load(&self, keys: &[LinkKey]) -> Result<HashMap<LinkKey, Self::Value>, DbErr> {
-        let rows = agent_link::Entity::find()
-            .filter(agent_link::Column::AgentId.is_in(ids(keys, |k| k.0)))
-            .all(&self.db)
-            .await?;
+        let rows = store::links::of_agents(&self.db, &ids(keys, |k| k.0)).await?;
         Ok(rows.into_iter().map(|r| (LinkKey(r.agent_id), r)).collect())
     }
 }
@@ -172,10 +168,7 @@ impl Loader<EmployeeKey> for DbLoader {
     type Error = DbErr;
 
     async fn load(&self, keys: &[EmployeeKey]) -> Result<HashMap<EmployeeKey, Self::Value>, DbErr> {
-        let rows = employee::Entity::find()
-            .filter(employee::Column::Id.is_in(ids(keys, |k| k.0)))
-            .all(&self.db)
-            .await?;
+        let rows = store::employees::by_ids(&self.db, &ids(keys, |k| k.0)).await?;
         Ok(rows.into_iter().map(|r| (EmployeeKey(r.id), r)).collect())
     }
 }
@@ -185,95 +178,22 @@ impl Loader<SeatsKey> for DbLoader {
     type Error = DbErr;
 
     async fn load(&self, keys: &[SeatsKey]) -> Result<HashMap<SeatsKey, Self::Value>, DbErr> {
-        let links = agent_link::Entity::find()
-            .filter(agent_link::Column::EmployeeId.is_in(ids(keys, |k| k.0)))
-            .filter(agent_link::Column::Status.eq(MatchStatus::Matched.as_str()))
-            .all(&self.db)
-            .await?;
-        let agents: HashMap<i64, agent::Model> = agent::Entity::find()
-            .filter(agent::Column::Id.is_in(links.iter().map(|l| l.agent_id)))
-            .filter(agent::Column::RemovedAt.is_null())
-            .order_by_asc(agent::Column::Id)
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|a| (a.id, a))
-            .collect();
-        let mut out: HashMap<SeatsKey, Vec<agent::Model>> =
-            keys.iter().map(|k| (*k, Vec::new())).collect();
-        for link in links {
-            if let (Some(employee_id), Some(agent)) = (link.employee_id, agents.get(&link.agent_id))
-            {
-                out.entry(SeatsKey(employee_id))
-                    .or_default()
-                    .push(agent.clone());
-            }
-        }
-        for seats in out.values_mut() {
-            seats.sort_by_key(|a| a.id);
-        }
-        Ok(out)
+        let seats = store::links::seats(&self.db, &ids(keys, |k| k.0)).await?;
+        Ok(by_key(keys, seats, |k| k.0))
     }
 }
 
 impl Loader<CandidatesKey> for DbLoader {
-    type Value = Vec<(employee::Model, String)>;
+    type Value = Vec<(employee::Model, MatchMethod)>;
     type Error = DbErr;
 
     async fn load(
         &self,
         keys: &[CandidatesKey],
     ) -> Result<HashMap<CandidatesKey, Self::Value>, DbErr> {
-        let candidates = link_candidate::Entity::find()
-            .filter(link_candidate::Column::AgentId.is_in(ids(keys, |k| k.0)))
-            .all(&self.db)
-            .await?;
-        let employees: HashMap<i64, employee::Model> = employee::Entity::find()
-            .filter(employee::Column::Id.is_in(candidates.iter().map(|c| c.employee_id)))
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|e| (e.id, e))
-            .collect();
-        let mut out: HashMap<CandidatesKey, Self::Value> =
-            keys.iter().map(|k| (*k, Vec::new())).collect();
-        for candidate in candidates {
-            if let Some(employee) = employees.get(&candidate.employee_id) {
-                out.entry(CandidatesKey(candidate.agent_id))
-                    .or_default()
-                    .push((employee.clone(), candidate.via));
-            }
-        }
-        for list in out.values_mut() {
-            list.sort_by(|a, b| a.0.employee_code.cmp(&b.0.employee_code));
-        }
-        Ok(out)
+        let candidates = store::links::candidates(&self.db, &ids(keys, |k| k.0)).await?;
+        Ok(by_key(keys, candidates, |k| k.0))
     }
-}
-
-/// The latest `HISTORY_LIMIT` rows per agent of a history table, in one statement (a window function
-/// that SQLite and PostgreSQL both run).
-async fn latest_per_agent<M: FromQueryResult>(
-    db: &DatabaseConnection,
-    table: &str,
-    agent_ids: &[i64],
-) -> Result<Vec<M>, DbErr> {
-    if agent_ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let list = agent_ids
-        .iter()
-        .map(i64::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
-    // The ids are integers formatted here, never client text, so inlining them is safe.
-    let sql = format!(
-        "SELECT * FROM (SELECT t.*, ROW_NUMBER() OVER (PARTITION BY t.agent_id ORDER BY t.id DESC) AS rn \
-         FROM {table} t WHERE t.agent_id IN ({list})) ranked WHERE rn <= {HISTORY_LIMIT} ORDER BY agent_id, id DESC"
-    );
-    M::find_by_statement(Statement::from_string(db.get_database_backend(), sql))
-        .all(db)
-        .await
 }
 
 fn group<K: Copy + Eq + std::hash::Hash, V>(
@@ -296,7 +216,7 @@ impl Loader<StatusEventsKey> for DbLoader {
         &self,
         keys: &[StatusEventsKey],
     ) -> Result<HashMap<StatusEventsKey, Self::Value>, DbErr> {
-        let rows = latest_per_agent(&self.db, "status_events", &ids(keys, |k| k.0)).await?;
+        let rows = store::history::status_events(&self.db, &ids(keys, |k| k.0)).await?;
         Ok(group(keys, rows, |r: &status_event::Model| {
             StatusEventsKey(r.agent_id)
         }))
@@ -311,7 +231,7 @@ impl Loader<RosterChangesKey> for DbLoader {
         &self,
         keys: &[RosterChangesKey],
     ) -> Result<HashMap<RosterChangesKey, Self::Value>, DbErr> {
-        let rows = latest_per_agent(&self.db, "roster_changes", &ids(keys, |k| k.0)).await?;
+        let rows = store::history::roster_changes(&self.db, &ids(keys, |k| k.0)).await?;
         Ok(group(keys, rows, |r: &roster_change::Model| {
             RosterChangesKey(r.agent_id)
         }))
@@ -326,7 +246,7 @@ impl Loader<LinkChangesKey> for DbLoader {
         &self,
         keys: &[LinkChangesKey],
     ) -> Result<HashMap<LinkChangesKey, Self::Value>, DbErr> {
-        let rows = latest_per_agent(&self.db, "link_history", &ids(keys, |k| k.0)).await?;
+        let rows = store::history::link_changes(&self.db, &ids(keys, |k| k.0)).await?;
         Ok(group(keys, rows, |r: &link_history::Model| {
             LinkChangesKey(r.agent_id)
         }))
@@ -334,21 +254,14 @@ impl Loader<LinkChangesKey> for DbLoader {
 }
 
 impl Loader<LastSuccessKey> for DbLoader {
-    type Value = DateTime<Utc>;
+    type Value = store::runs::LastSuccess;
     type Error = DbErr;
 
     async fn load(
         &self,
         _: &[LastSuccessKey],
     ) -> Result<HashMap<LastSuccessKey, Self::Value>, DbErr> {
-        let run = sync_run::Entity::find()
-            .filter(sync_run::Column::Outcome.eq(SyncOutcome::Succeeded.as_str()))
-            .order_by_desc(sync_run::Column::StartedAt)
-            .one(&self.db)
-            .await?;
-        Ok(run
-            .map(|r| (LastSuccessKey, r.started_at))
-            .into_iter()
-            .collect())
+        let last = store::runs::last_success(&self.db).await?;
+        Ok(last.map(|last| (LastSuccessKey, last)).into_iter().collect())
     }
 }

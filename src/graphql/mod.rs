@@ -2,12 +2,10 @@
 //!
 //! - [`types`]: public types and their mapping from storage.
 //! - [`query`], [`mutation`], [`subscription`]: the roots.
-//! - [`aggregates`]: per-group status counts.
-//! - [`lists`]: paged, filtered lists (Relay connections with keyset cursors).
+//! - [`lists`]: paged, filtered lists as Relay connections over the store's pages.
 //! - [`loaders`]: DataLoaders, one per relation.
 //! - [`auth`], [`errors`], [`pagination`]: roles, error codes, cursors.
 
-pub mod aggregates;
 pub mod auth;
 pub mod errors;
 pub mod lists;

@@ -4,8 +4,7 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, ErrorExtensions, ID, InputObject, Object, SimpleObject};
-use entity::sync_run;
-use sea_orm::{DatabaseConnection, EntityTrait};
+use sea_orm::DatabaseConnection;
 
 use super::auth::AdminOnly;
 use super::errors::{ApiError, OrInternal};
@@ -16,6 +15,7 @@ use crate::domain::{self, Trigger};
 use crate::hr::csv_parse::{RawEmployee, RowError, validate_rows};
 use crate::hr::{ImportError, ImportOptions, import_rows};
 use crate::reconcile::overrides::{self, OverrideError};
+use crate::store;
 use crate::sync::{SyncRequest, Syncer};
 
 /// Writes; every field needs an admin token.
@@ -109,10 +109,7 @@ impl Mutation {
             .or_internal()?
             .or_internal()?;
         let db = ctx.data_unchecked::<DatabaseConnection>();
-        let run = sync_run::Entity::find_by_id(report.run_id)
-            .one(db)
-            .await
-            .or_internal()?;
+        let run = store::runs::by_id(db, report.run_id).await.or_internal()?;
         run.map(SyncRun).ok_or_else(|| ApiError::Internal.into())
     }
 

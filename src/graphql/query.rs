@@ -3,20 +3,16 @@
 
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::{employee, sync_run};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::DatabaseConnection;
 
-use super::aggregates::{all_counts, status_groups};
 use super::errors::{ApiError, OrInternal};
-use super::lists::{
-    self, AgentConnection, AgentFilter, AgentOrderBy, ChannelStatusInput, EmployeeConnection,
-    EmployeeFilter,
-};
+use super::lists::{self, AgentConnection, ChannelStatusInput, EmployeeConnection};
 use super::types::{
-    Agent, Employee, EmployeeStatus, Group, MatchStatus, StatusCount, SyncRun, agent_by_id,
+    Agent, AgentOrderBy, Employee, EmployeeStatus, Group, MatchStatus, StatusCount, SyncRun,
+    agent_by_id, status_counts,
 };
-use crate::domain;
 use crate::reconcile::overrides;
+use crate::store::{self, AgentFilter, EmployeeFilter};
 
 /// Reads.
 #[derive(Debug, Default)]
@@ -77,14 +73,14 @@ impl Query {
         let filter = AgentFilter {
             group,
             group_id,
-            channel_status,
-            match_statuses: lists::match_status_filter(match_status),
-            employee_status,
+            channel_status: channel_status.map(Into::into),
+            match_statuses: match_status.map(Into::into).into_iter().collect(),
+            employee_status: employee_status.map(Into::into),
             search,
             include_removed: include_removed.unwrap_or(false),
         };
-        let order = order_by.unwrap_or_default();
-        lists::agents(ctx, "agents", &filter, order, first, after.as_deref()).await
+        let order = order_by.unwrap_or(AgentOrderBy::IdAsc);
+        lists::agents(ctx, "agents", filter, order, first, after.as_deref()).await
     }
 
     /// One agent by CareSoft id, removed or not.
@@ -106,11 +102,11 @@ impl Query {
     ) -> async_graphql::Result<EmployeeConnection> {
         let filter = EmployeeFilter {
             search,
-            status,
+            status: status.map(Into::into),
             include_removed: include_removed.unwrap_or(false),
             without_seat: false,
         };
-        lists::employees(ctx, "employees", &filter, first, after.as_deref()).await
+        lists::employees(ctx, "employees", filter, first, after.as_deref()).await
     }
 
     /// One employee by HR code.
@@ -120,9 +116,7 @@ impl Query {
         code: String,
     ) -> async_graphql::Result<Option<Employee>> {
         let db = ctx.data_unchecked::<DatabaseConnection>();
-        let row = employee::Entity::find()
-            .filter(employee::Column::EmployeeCode.eq(code.trim()))
-            .one(db)
+        let row = store::employees::by_code(db, code.trim())
             .await
             .or_internal()?;
         Ok(row.map(Employee))
@@ -136,12 +130,14 @@ impl Query {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<EmployeeConnection> {
-        let filter = EmployeeFilter {
-            status: Some(EmployeeStatus::Active),
-            without_seat: true,
-            ..EmployeeFilter::default()
-        };
-        lists::employees(ctx, "unmatchedEmployees", &filter, first, after.as_deref()).await
+        lists::employees(
+            ctx,
+            "unmatchedEmployees",
+            EmployeeFilter::without_seat(),
+            first,
+            after.as_deref(),
+        )
+        .await
     }
 
     /// Current agents that are UNMATCHED: seats that belong to nobody in HR.
@@ -152,14 +148,10 @@ impl Query {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<AgentConnection> {
-        let filter = AgentFilter {
-            match_statuses: vec![domain::MatchStatus::Unmatched],
-            ..AgentFilter::default()
-        };
         lists::agents(
             ctx,
             "unmatchedAgents",
-            &filter,
+            AgentFilter::unmatched(),
             AgentOrderBy::IdAsc,
             first,
             after.as_deref(),
@@ -175,17 +167,10 @@ impl Query {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<AgentConnection> {
-        let filter = AgentFilter {
-            match_statuses: vec![
-                domain::MatchStatus::Ambiguous,
-                domain::MatchStatus::Conflict,
-            ],
-            ..AgentFilter::default()
-        };
         lists::agents(
             ctx,
             "reviewAgents",
-            &filter,
+            AgentFilter::to_review(),
             AgentOrderBy::IdAsc,
             first,
             after.as_deref(),
@@ -195,7 +180,9 @@ impl Query {
 
     /// Groups of current agents with their per-channel status counts.
     async fn groups(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Group>> {
-        status_groups(ctx.data_unchecked(), None).await
+        let db = ctx.data_unchecked::<DatabaseConnection>();
+        let groups = store::agents::status_counts(db, None).await.or_internal()?;
+        Ok(groups.into_iter().map(Group::from).collect())
     }
 
     /// Current agents per channel and status, across all groups or in one.
@@ -204,14 +191,11 @@ impl Query {
         ctx: &Context<'_>,
         group_id: Option<i64>,
     ) -> async_graphql::Result<Vec<StatusCount>> {
-        let groups = status_groups(ctx.data_unchecked(), group_id).await?;
-        let mut totals: Vec<StatusCount> = all_counts(|_, _| 0);
-        for group in groups {
-            for (total, count) in totals.iter_mut().zip(group.counts) {
-                total.count += count.count;
-            }
-        }
-        Ok(totals)
+        let db = ctx.data_unchecked::<DatabaseConnection>();
+        let totals = store::agents::status_totals(db, group_id)
+            .await
+            .or_internal()?;
+        Ok(status_counts(&totals))
     }
 
     /// The latest sync runs, newest first (at most 100).
@@ -228,30 +212,18 @@ impl Query {
             .into());
         }
         let db = ctx.data_unchecked::<DatabaseConnection>();
-        let rows = sync_run::Entity::find()
-            .order_by_desc(sync_run::Column::Id)
-            .limit(first as u64)
-            .all(db)
-            .await
-            .or_internal()?;
+        let rows = store::runs::latest(db, first as u64).await.or_internal()?;
         Ok(rows.into_iter().map(SyncRun).collect())
     }
 
     /// How fresh the mirror is: the latest run and the age of the latest success.
     async fn freshness(&self, ctx: &Context<'_>) -> async_graphql::Result<Freshness> {
         let db = ctx.data_unchecked::<DatabaseConnection>();
-        let last_run = sync_run::Entity::find()
-            .order_by_desc(sync_run::Column::Id)
-            .one(db)
+        let last_run = store::runs::latest(db, 1).await.or_internal()?.pop();
+        let last_success_at = store::runs::last_success(db)
             .await
-            .or_internal()?;
-        let success = sync_run::Entity::find()
-            .filter(sync_run::Column::Outcome.eq(domain::SyncOutcome::Succeeded.as_str()))
-            .order_by_desc(sync_run::Column::Id)
-            .one(db)
-            .await
-            .or_internal()?;
-        let last_success_at = success.and_then(|r| r.finished_at);
+            .or_internal()?
+            .map(|last| last.finished_at);
         Ok(Freshness {
             last_run: last_run.map(SyncRun),
             last_success_at,

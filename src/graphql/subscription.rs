@@ -1,15 +1,15 @@
 //! The subscription root: live status changes and finished syncs, fed by the [`EventBus`].
 
 use async_graphql::{Context, Subscription};
-use entity::sync_run;
 use futures_util::Stream;
-use sea_orm::{DatabaseConnection, EntityTrait};
+use sea_orm::DatabaseConnection;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::loaders::{AgentKey, loaders};
 use super::types::{Agent, Channel, ChannelStatus, SyncRun};
 use crate::domain;
 use crate::events::{Event, EventBus};
+use crate::store;
 
 /// Live updates over WebSocket (graphql-transport-ws at `/graphql/ws`).
 #[derive(Debug, Default)]
@@ -39,8 +39,8 @@ impl Subscription {
         let channel = channel.map(domain::Channel::from);
         async_stream::stream! {
             loop {
-                let change = match events.recv().await {
-                    Ok(Event::StatusChanged(change)) => change,
+                let (change, at) = match events.recv().await {
+                    Ok(Event::StatusChanged { change, at }) => (change, at),
                     Ok(_) => continue,
                     Err(RecvError::Lagged(missed)) => {
                         tracing::warn!(missed, "a status subscriber fell behind and missed events");
@@ -51,6 +51,8 @@ impl Subscription {
                 if channel.is_some_and(|c| c != change.channel) {
                     continue;
                 }
+                // Only changes of agents already mirrored are announced, and they have a status before.
+                let Some(from) = change.old_status else { continue };
                 // A fresh loader per event: the agent row must reflect this sync, not a row cached earlier.
                 let Ok(Some(agent)) = loaders(db.clone()).load_one(AgentKey(change.agent_id)).await else { continue };
                 if group.as_deref().is_some_and(|g| agent.group_name.as_deref() != Some(g)) {
@@ -59,9 +61,9 @@ impl Subscription {
                 yield AgentStatusChange {
                     agent: Agent::new(agent),
                     channel: change.channel.into(),
-                    from: change.from.into(),
-                    to: change.to.into(),
-                    at: change.at,
+                    from: from.into(),
+                    to: change.new_status.into(),
+                    at,
                 };
             }
         }
@@ -78,7 +80,7 @@ impl Subscription {
                     Ok(_) | Err(RecvError::Lagged(_)) => continue,
                     Err(RecvError::Closed) => break,
                 };
-                if let Ok(Some(run)) = sync_run::Entity::find_by_id(run_id).one(&db).await {
+                if let Ok(Some(run)) = store::runs::by_id(&db, run_id).await {
                     yield SyncRun(run);
                 }
             }

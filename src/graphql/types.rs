@@ -13,6 +13,7 @@ use super::loaders::{
     RosterChangesKey, SeatsKey, StatusEventsKey, load_one,
 };
 use crate::domain;
+use crate::store;
 
 /// Declares a GraphQL enum mirroring a domain enum, with conversions both ways.
 macro_rules! api_enum {
@@ -91,10 +92,16 @@ api_enum! {
     SyncOutcome => domain::SyncOutcome { Running, Succeeded, Failed, Refused, DryRun }
 }
 
-fn channel_status(stored: &str) -> ChannelStatus {
-    domain::ChannelStatus::parse(stored)
-        .unwrap_or(domain::ChannelStatus::Unknown)
-        .into()
+api_enum! {
+    /// Orderings of agent lists.
+    AgentOrderBy => store::AgentOrder {
+        IdAsc,
+        IdDesc,
+        UsernameAsc,
+        UsernameDesc,
+        /// Most recently changed first.
+        LastChangedDesc,
+    }
 }
 
 /// A CareSoft agent ("chuyên viên"): a paid seat.
@@ -124,16 +131,14 @@ impl Agent {
         }
     }
 
-    /// An agent read together with its link and, when `employee` is `Some`, the link's employee.
-    pub fn with_link(
-        row: agent::Model,
-        link: Option<agent_link::Model>,
-        employee: Option<Option<employee::Model>>,
-    ) -> Agent {
+    /// An agent of a page, with the link and employee the page read with it.
+    pub fn from_page(row: store::pages::PageRow) -> Agent {
         Agent {
-            row,
-            link: Relation::Read(link),
-            employee: employee.map_or(Relation::Unread, |e| Relation::Read(e.map(Employee))),
+            row: row.agent,
+            link: row.link.map_or(Relation::Unread, Relation::Read),
+            employee: row
+                .employee
+                .map_or(Relation::Unread, |e| Relation::Read(e.map(Employee))),
         }
     }
 
@@ -209,14 +214,14 @@ impl Agent {
         self.row.role_id
     }
     async fn call_status(&self) -> ChannelStatus {
-        channel_status(&self.row.call_status)
+        self.row.call_status.into()
     }
     async fn chat_status(&self) -> ChannelStatus {
-        channel_status(&self.row.chat_status)
+        self.row.chat_status.into()
     }
     /// The ticket channel (CareSoft's `login_status` when an older payload has no `ticket_status`).
     async fn ticket_status(&self) -> ChannelStatus {
-        channel_status(&self.row.ticket_status)
+        self.row.ticket_status.into()
     }
     /// The call status exactly as CareSoft sent it.
     async fn call_status_raw(&self) -> Option<&str> {
@@ -251,7 +256,9 @@ impl Agent {
             return Ok(self.row.last_seen_at);
         }
         let last = load_one(ctx, LastSuccessKey).await.or_internal()?;
-        Ok(last.map_or(self.row.last_seen_at, |t| t.max(self.row.last_seen_at)))
+        Ok(last.map_or(self.row.last_seen_at, |last| {
+            last.started_at.max(self.row.last_seen_at)
+        }))
     }
     /// When any mirrored field of this agent last changed.
     async fn last_changed_at(&self) -> DateTime<Utc> {
@@ -262,21 +269,13 @@ impl Agent {
         self.row.removed_at
     }
     async fn match_status(&self, ctx: &Context<'_>) -> async_graphql::Result<MatchStatus> {
-        self.with_link_of(ctx, |link| {
-            link.and_then(|l| domain::MatchStatus::parse(&l.status))
-                .unwrap_or(domain::MatchStatus::Unmatched)
-                .into()
-        })
-        .await
+        self.with_link_of(ctx, |link| store::links::status_of(link).into())
+            .await
     }
     /// How the agent was linked; null unless MATCHED.
     async fn matched_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<MatchMethod>> {
-        self.with_link_of(ctx, |link| {
-            link.and_then(|l| l.method.as_deref())
-                .and_then(domain::MatchMethod::parse)
-                .map(Into::into)
-        })
-        .await
+        self.with_link_of(ctx, |link| link.and_then(|l| l.method).map(Into::into))
+            .await
     }
     /// The employee holding this seat; null unless MATCHED.
     async fn employee(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Cow<'_, Employee>>> {
@@ -302,9 +301,7 @@ impl Agent {
             .into_iter()
             .map(|(employee, via)| Candidate {
                 employee: Employee(employee),
-                via: domain::MatchMethod::parse(&via)
-                    .unwrap_or(domain::MatchMethod::Email)
-                    .into(),
+                via: via.into(),
             })
             .collect())
     }
@@ -377,9 +374,7 @@ impl Employee {
         self.0.department.as_deref()
     }
     async fn status(&self) -> EmployeeStatus {
-        domain::EmployeeStatus::parse(&self.0.status)
-            .unwrap_or(domain::EmployeeStatus::Active)
-            .into()
+        self.0.status.into()
     }
     /// Set when a `--replace` import no longer listed this employee (the row is kept).
     async fn removed_at(&self) -> Option<DateTime<Utc>> {
@@ -399,16 +394,14 @@ pub struct StatusEvent(pub status_event::Model);
 #[Object]
 impl StatusEvent {
     async fn channel(&self) -> Channel {
-        domain::Channel::parse(&self.0.channel)
-            .unwrap_or(domain::Channel::Call)
-            .into()
+        self.0.channel.into()
     }
     /// Null when the agent was first seen.
     async fn from(&self) -> Option<ChannelStatus> {
-        self.0.old_status.as_deref().map(channel_status)
+        self.0.old_status.map(Into::into)
     }
     async fn to(&self) -> ChannelStatus {
-        channel_status(&self.0.new_status)
+        self.0.new_status.into()
     }
     async fn from_raw(&self) -> Option<&str> {
         self.0.old_raw.as_deref()
@@ -450,40 +443,26 @@ pub struct LinkChange(pub link_history::Model);
 impl LinkChange {
     /// Null for the agent's first match.
     async fn old_status(&self) -> Option<MatchStatus> {
-        self.0
-            .old_status
-            .as_deref()
-            .and_then(domain::MatchStatus::parse)
-            .map(Into::into)
+        self.0.old_status.map(Into::into)
     }
     async fn old_method(&self) -> Option<MatchMethod> {
-        self.0
-            .old_method
-            .as_deref()
-            .and_then(domain::MatchMethod::parse)
-            .map(Into::into)
+        self.0.old_method.map(Into::into)
     }
     async fn old_employee(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Employee>> {
         load_employee(ctx, self.0.old_employee_id).await
     }
     async fn new_status(&self) -> MatchStatus {
-        domain::MatchStatus::parse(&self.0.new_status)
-            .unwrap_or(domain::MatchStatus::Unmatched)
-            .into()
+        self.0.new_status.into()
     }
     async fn new_method(&self) -> Option<MatchMethod> {
-        self.0
-            .new_method
-            .as_deref()
-            .and_then(domain::MatchMethod::parse)
-            .map(Into::into)
+        self.0.new_method.map(Into::into)
     }
     async fn new_employee(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Employee>> {
         load_employee(ctx, self.0.new_employee_id).await
     }
     /// sync, import or override.
     async fn cause(&self) -> &str {
-        &self.0.cause
+        self.0.cause.as_str()
     }
     async fn at(&self) -> DateTime<Utc> {
         self.0.changed_at
@@ -511,14 +490,10 @@ impl SyncRun {
         ID(self.0.id.to_string())
     }
     async fn trigger(&self) -> SyncTrigger {
-        domain::Trigger::parse(&self.0.trigger)
-            .unwrap_or(domain::Trigger::Cli)
-            .into()
+        self.0.trigger.into()
     }
     async fn outcome(&self) -> SyncOutcome {
-        domain::SyncOutcome::parse(&self.0.outcome)
-            .unwrap_or(domain::SyncOutcome::Failed)
-            .into()
+        self.0.outcome.into()
     }
     async fn started_at(&self) -> DateTime<Utc> {
         self.0.started_at
@@ -578,6 +553,32 @@ pub struct Group {
     pub agent_count: i64,
     /// Agents per channel and status (every combination, zeros included).
     pub counts: Vec<StatusCount>,
+}
+
+/// Every channel × status count of `counts`, zeros included, in the schema's order.
+pub fn status_counts(counts: &store::agents::StatusCounts) -> Vec<StatusCount> {
+    let mut out = Vec::with_capacity(12);
+    for ((channel, _), row) in store::agents::CHANNEL_COLUMNS.iter().zip(counts) {
+        for (status, count) in store::agents::STATUSES.iter().zip(row) {
+            out.push(StatusCount {
+                channel: (*channel).into(),
+                status: (*status).into(),
+                count: *count,
+            });
+        }
+    }
+    out
+}
+
+impl From<store::agents::GroupCounts> for Group {
+    fn from(group: store::agents::GroupCounts) -> Self {
+        Group {
+            id: group.group_id,
+            name: group.group_name,
+            agent_count: group.agents,
+            counts: status_counts(&group.counts),
+        }
+    }
 }
 
 #[ComplexObject]

@@ -2,23 +2,18 @@
 //! codes absent from the input as removed (kept, never deleted), behind a mass-removal guard like sync's.
 //! All in one transaction, followed by a link recompute in that same transaction.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use entity::employee;
-use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{
-    ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, Iterable, QueryFilter, TransactionTrait,
-};
+use sea_orm::{ActiveValue::NotSet, ActiveValue::Set, DatabaseConnection, DbErr};
 
 use super::csv_parse::{EmployeeRow, RowError};
 use crate::config::MaxRemoval;
-use crate::db::rows_per_statement;
 use crate::domain::LinkCause;
 use crate::reconcile::keys::{email_key, phone_key};
 use crate::reconcile::recompute;
-use crate::sync::lock;
+use crate::store;
 
 /// How to import.
 #[derive(Debug, Clone, Copy, Default)]
@@ -103,7 +98,7 @@ fn same(row: &EmployeeRow, stored: &employee::Model) -> bool {
         && stored.email == row.email
         && stored.phone == row.phone
         && stored.department == row.department
-        && stored.status == row.status.as_str()
+        && stored.status == row.status
 }
 
 fn active_model(
@@ -119,7 +114,7 @@ fn active_model(
         email: Set(row.email.clone()),
         phone: Set(row.phone.clone()),
         department: Set(row.department.clone()),
-        status: Set(row.status.as_str().to_string()),
+        status: Set(row.status),
         email_key: Set(row.email.as_deref().and_then(email_key)),
         phone_key: Set(row.phone.as_deref().and_then(phone_key)),
         removed_at: Set(None),
@@ -143,17 +138,10 @@ pub async fn import_rows(
         // A skipped row's employee is absent from `rows`, so --replace would mark them removed.
         return Err(ImportError::ReplaceWithInvalidRows(invalid));
     }
-    let txn = db.begin().await?;
     // Links are recomputed from agents' keys below: no sync or override may change them meanwhile.
-    let _write_lock = lock::acquire(&txn, true).await?;
-    let backend = txn.get_database_backend();
+    let txn = store::begin_write(db).await?;
     let now = Utc::now();
-    let stored: HashMap<String, employee::Model> = employee::Entity::find()
-        .all(&txn)
-        .await?
-        .into_iter()
-        .map(|e| (e.employee_code.clone(), e))
-        .collect();
+    let stored = store::employees::all_by_code(&*txn).await?;
 
     let mut report = ImportReport {
         dry_run: options.dry_run,
@@ -203,35 +191,14 @@ pub async fn import_rows(
         return Ok(report);
     }
 
-    let columns = employee::Column::iter().count();
-    for chunk in inserts.chunks(rows_per_statement(backend, columns)) {
-        employee::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(&txn)
-            .await?;
-    }
-    let update_columns: Vec<employee::Column> = employee::Column::iter()
-        .filter(|c| !matches!(c, employee::Column::Id | employee::Column::CreatedAt))
-        .collect();
-    for chunk in updates.chunks(rows_per_statement(backend, columns)) {
-        employee::Entity::insert_many(chunk.to_vec())
-            .on_conflict(
-                OnConflict::column(employee::Column::Id)
-                    .update_columns(update_columns.clone())
-                    .to_owned(),
-            )
-            .exec_without_returning(&txn)
-            .await?;
-    }
-    for chunk in removals.chunks(rows_per_statement(backend, 1).saturating_sub(4).max(1)) {
-        employee::Entity::update_many()
-            .col_expr(employee::Column::RemovedAt, Expr::value(now))
-            .col_expr(employee::Column::UpdatedAt, Expr::value(now))
-            .filter(employee::Column::Id.is_in(chunk.iter().copied()))
-            .exec(&txn)
-            .await?;
-    }
+    let writes = store::employees::EmployeeWrites {
+        inserts,
+        updates,
+        removals,
+    };
+    store::employees::write(&*txn, writes, now).await?;
     if report.added + report.updated + report.removed > 0 {
-        recompute(&txn, LinkCause::Import, now).await?;
+        recompute(&*txn, LinkCause::Import, now).await?;
     }
     txn.commit().await?;
     Ok(report)

@@ -15,17 +15,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::{Json, Router};
 use chrono::Utc;
-use entity::sync_run;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::DatabaseConnection;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::db;
-use crate::domain::SyncOutcome;
 use crate::graphql::auth::{Role, Tokens};
 use crate::graphql::errors::ApiError;
 use crate::graphql::{AppSchema, with_request_data};
+use crate::store;
 
 /// The largest request body accepted (an `upsertEmployees` of 100,000 rows fits).
 pub const BODY_LIMIT: usize = 32 * 1024 * 1024;
@@ -252,7 +250,7 @@ async fn healthz() -> &'static str {
 /// Ready when the database answers and, with scheduled syncs on, the last success is not older than twice
 /// the interval; the JSON body says why not.
 async fn readyz(State(state): State<HttpState>) -> Response {
-    if let Err(err) = db::ping(&state.db).await {
+    if let Err(err) = store::ping(&state.db).await {
         tracing::warn!(error = %err, "readiness: database unreachable");
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -260,13 +258,8 @@ async fn readyz(State(state): State<HttpState>) -> Response {
         )
             .into_response();
     }
-    let last = sync_run::Entity::find()
-        .filter(sync_run::Column::Outcome.eq(SyncOutcome::Succeeded.as_str()))
-        .order_by_desc(sync_run::Column::Id)
-        .one(&state.db)
-        .await;
-    let last_success = match last {
-        Ok(run) => run.and_then(|r| r.finished_at),
+    let last_success = match store::runs::last_success(&state.db).await {
+        Ok(last) => last.map(|last| last.finished_at),
         Err(err) => {
             tracing::warn!(error = %err, "readiness: cannot read sync runs");
             return (

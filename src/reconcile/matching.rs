@@ -3,15 +3,11 @@
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
-use entity::{agent, agent_link, employee, link_candidate, link_history, link_override};
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{
-    ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    Iterable, QueryFilter, QuerySelect,
-};
+use entity::{agent_link, link_candidate, link_history};
+use sea_orm::{ActiveValue::NotSet, ActiveValue::Set, ConnectionTrait, DbErr};
 
-use crate::db::rows_per_statement;
-use crate::domain::{LinkCause, MatchMethod, MatchStatus};
+use crate::domain::{LinkCause, MatchMethod, MatchStatus, OverrideKind};
+use crate::store;
 
 /// An agent's match as stored in `agent_links`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,34 +167,10 @@ pub struct RecomputeCounts {
     pub dangling_overrides: usize,
 }
 
-/// The ids of the employees still in HR among `codes` (the few that manual links name), by code.
-async fn live_employee_ids<'a, C: ConnectionTrait>(
-    db: &C,
-    codes: impl Iterator<Item = &'a str>,
-) -> Result<HashMap<String, i64>, DbErr> {
-    let codes: Vec<&str> = codes.collect();
-    let mut ids = HashMap::with_capacity(codes.len());
-    let chunk = rows_per_statement(db.get_database_backend(), 1)
-        .saturating_sub(1)
-        .max(1);
-    for codes in codes.chunks(chunk) {
-        let rows: Vec<(i64, String)> = employee::Entity::find()
-            .select_only()
-            .columns([employee::Column::Id, employee::Column::EmployeeCode])
-            .filter(employee::Column::RemovedAt.is_null())
-            .filter(employee::Column::EmployeeCode.is_in(codes.iter().copied()))
-            .into_tuple()
-            .all(db)
-            .await?;
-        ids.extend(rows.into_iter().map(|(id, code)| (code, id)));
-    }
-    Ok(ids)
-}
-
-fn parse_link(row: &agent_link::Model) -> Link {
+fn stored_link(row: &agent_link::Model) -> Link {
     Link {
-        status: MatchStatus::parse(&row.status).unwrap_or(MatchStatus::Unmatched),
-        method: row.method.as_deref().and_then(MatchMethod::parse),
+        status: row.status,
+        method: row.method,
         employee_id: row.employee_id,
     }
 }
@@ -210,47 +182,26 @@ pub async fn recompute<C: ConnectionTrait>(
     cause: LinkCause,
     now: DateTime<Utc>,
 ) -> Result<RecomputeCounts, DbErr> {
-    let backend = db.get_database_backend();
-    let agents: Vec<(i64, Option<String>, Option<String>)> = agent::Entity::find()
-        .select_only()
-        .columns([
-            agent::Column::Id,
-            agent::Column::EmailKey,
-            agent::Column::PhoneKey,
-        ])
-        .filter(agent::Column::RemovedAt.is_null())
-        .into_tuple()
-        .all(db)
-        .await?;
-    let employees: Vec<(i64, Option<String>, Option<String>)> = employee::Entity::find()
-        .select_only()
-        .columns([
-            employee::Column::Id,
-            employee::Column::EmailKey,
-            employee::Column::PhoneKey,
-        ])
-        .filter(employee::Column::RemovedAt.is_null())
-        .into_tuple()
-        .all(db)
-        .await?;
+    let agents = store::agents::current_keys(db).await?;
+    let employees = store::employees::live_keys(db).await?;
 
     let mut counts = RecomputeCounts {
         agents: agents.len(),
         ..RecomputeCounts::default()
     };
-    let overrides = link_override::Entity::find().all(db).await?;
-    let code_to_id = live_employee_ids(
-        db,
-        overrides.iter().filter_map(|o| o.employee_code.as_deref()),
-    )
-    .await?;
+    let overrides = store::links::overrides(db).await?;
+    let codes: Vec<&str> = overrides
+        .iter()
+        .filter_map(|o| o.employee_code.as_deref())
+        .collect();
+    let code_to_id = store::employees::live_ids_by_code(db, &codes).await?;
     let mut manual: HashMap<i64, Override> = HashMap::new();
-    for row in overrides {
-        match (row.kind.as_str(), row.employee_code.as_deref()) {
-            ("ignore", _) => {
+    for row in &overrides {
+        match (row.kind, row.employee_code.as_deref()) {
+            (OverrideKind::Ignore, _) => {
                 manual.insert(row.agent_id, Override::Ignore);
             }
-            ("link", Some(code)) => match code_to_id.get(code) {
+            (OverrideKind::Link, Some(code)) => match code_to_id.get(code) {
                 Some(id) => {
                     manual.insert(row.agent_id, Override::Link(*id));
                 }
@@ -263,24 +214,23 @@ pub async fn recompute<C: ConnectionTrait>(
                     );
                 }
             },
-            _ => {}
+            // A manual link that names no employee: nothing to link to, so the computed match stands.
+            (OverrideKind::Link, None) => {}
         }
     }
 
     let index = KeyIndex::build(employees);
-    let existing: HashMap<i64, Link> = agent_link::Entity::find()
-        .all(db)
+    let existing: HashMap<i64, Link> = store::links::all(db)
         .await?
         .iter()
-        .map(|row| (row.agent_id, parse_link(row)))
+        .map(|row| (row.agent_id, stored_link(row)))
         .collect();
     let mut existing_candidates: HashMap<i64, BTreeSet<(i64, MatchMethod)>> = HashMap::new();
-    for row in link_candidate::Entity::find().all(db).await? {
-        let via = MatchMethod::parse(&row.via).unwrap_or(MatchMethod::Email);
+    for row in store::links::all_candidates(db).await? {
         existing_candidates
             .entry(row.agent_id)
             .or_default()
-            .insert((row.employee_id, via));
+            .insert((row.employee_id, row.via));
     }
 
     let mut changed_links = Vec::new();
@@ -299,19 +249,19 @@ pub async fn recompute<C: ConnectionTrait>(
             history.push(link_history::ActiveModel {
                 id: NotSet,
                 agent_id: Set(*agent_id),
-                old_status: Set(old.map(|l| l.status.as_str().to_string())),
-                old_method: Set(old.and_then(|l| l.method).map(|m| m.as_str().to_string())),
+                old_status: Set(old.map(|l| l.status)),
+                old_method: Set(old.and_then(|l| l.method)),
                 old_employee_id: Set(old.and_then(|l| l.employee_id)),
-                new_status: Set(decision.link.status.as_str().to_string()),
-                new_method: Set(decision.link.method.map(|m| m.as_str().to_string())),
+                new_status: Set(decision.link.status),
+                new_method: Set(decision.link.method),
                 new_employee_id: Set(decision.link.employee_id),
-                cause: Set(cause.as_str().to_string()),
+                cause: Set(cause),
                 changed_at: Set(now),
             });
             changed_links.push(agent_link::ActiveModel {
                 agent_id: Set(*agent_id),
-                status: Set(decision.link.status.as_str().to_string()),
-                method: Set(decision.link.method.map(|m| m.as_str().to_string())),
+                status: Set(decision.link.status),
+                method: Set(decision.link.method),
                 employee_id: Set(decision.link.employee_id),
                 updated_at: Set(now),
             });
@@ -323,48 +273,23 @@ pub async fn recompute<C: ConnectionTrait>(
                 link_candidate::ActiveModel {
                     agent_id: Set(*agent_id),
                     employee_id: Set(*employee_id),
-                    via: Set(via.as_str().to_string()),
+                    via: Set(*via),
                 }
             }));
         }
     }
     counts.links_changed = changed_links.len();
 
-    let link_columns = agent_link::Column::iter().count();
-    for chunk in changed_links.chunks(rows_per_statement(backend, link_columns)) {
-        agent_link::Entity::insert_many(chunk.to_vec())
-            .on_conflict(
-                OnConflict::column(agent_link::Column::AgentId)
-                    .update_columns([
-                        agent_link::Column::Status,
-                        agent_link::Column::Method,
-                        agent_link::Column::EmployeeId,
-                        agent_link::Column::UpdatedAt,
-                    ])
-                    .to_owned(),
-            )
-            .exec_without_returning(db)
-            .await?;
-    }
-    for chunk in history.chunks(rows_per_statement(
-        backend,
-        link_history::Column::iter().count(),
-    )) {
-        link_history::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(db)
-            .await?;
-    }
-    for chunk in candidate_agents.chunks(rows_per_statement(backend, 1).saturating_sub(1).max(1)) {
-        link_candidate::Entity::delete_many()
-            .filter(link_candidate::Column::AgentId.is_in(chunk.iter().copied()))
-            .exec(db)
-            .await?;
-    }
-    for chunk in new_candidates.chunks(rows_per_statement(backend, 3)) {
-        link_candidate::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(db)
-            .await?;
-    }
+    store::links::write(
+        db,
+        store::links::LinkWrites {
+            links: changed_links,
+            history,
+            candidate_agents,
+            candidates: new_candidates,
+        },
+    )
+    .await?;
     tracing::debug!(
         agents = counts.agents,
         links_changed = counts.links_changed,

@@ -14,21 +14,11 @@ use chrono::{DateTime, Utc};
 use entity::agent;
 use xxhash_rust::xxh3::Xxh3;
 
-use crate::caresoft::{Agent, ChannelStatus};
-use crate::domain::Channel;
+use crate::caresoft::Agent;
+use crate::domain::{Channel, ChannelStatus};
+pub use crate::events::StatusChange;
 use crate::reconcile::keys::{email_key, phone_key};
-
-/// A status event to insert.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StatusChange {
-    pub agent_id: i64,
-    pub channel: Channel,
-    /// `None` when the agent is seen for the first time.
-    pub old_status: Option<ChannelStatus>,
-    pub new_status: ChannelStatus,
-    pub old_raw: Option<String>,
-    pub new_raw: Option<String>,
-}
+pub use crate::store::runs::SyncCounts;
 
 /// A roster change to insert.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,26 +30,8 @@ pub struct RosterChange {
     pub new_value: Option<String>,
 }
 
-/// Counts of what a plan does, as reported in the summary line and stored on the sync run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct SyncCounts {
-    pub fetched: usize,
-    pub added: usize,
-    pub updated: usize,
-    pub removed: usize,
-    pub returned: usize,
-    pub unchanged: usize,
-    /// Status changes of agents already mirrored (first sightings are recorded but not counted as changes).
-    pub status_changes: usize,
-}
-
 /// What a resync knows of a stored agent before loading its row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stored {
-    pub removed: bool,
-    /// NULL on rows written before fingerprints existed.
-    pub fingerprint: Option<i64>,
-}
+pub use crate::store::agents::Presence as Stored;
 
 impl Stored {
     /// Whether `incoming` is this current agent, unchanged: then its row need not be read.
@@ -143,9 +115,9 @@ pub fn fingerprint(row: &agent::Model) -> i64 {
     text(&mut h, row.call_status_raw.as_deref());
     text(&mut h, row.chat_status_raw.as_deref());
     text(&mut h, row.ticket_status_raw.as_deref());
-    text(&mut h, Some(&row.call_status));
-    text(&mut h, Some(&row.chat_status));
-    text(&mut h, Some(&row.ticket_status));
+    text(&mut h, Some(row.call_status.as_str()));
+    text(&mut h, Some(row.chat_status.as_str()));
+    text(&mut h, Some(row.ticket_status.as_str()));
     text(&mut h, row.email_key.as_deref());
     text(&mut h, row.phone_key.as_deref());
     // Stored as a signed BIGINT: the bits are what matter.
@@ -200,15 +172,9 @@ fn stored_fields(source: &Agent, domain: &str, now: DateTime<Utc>) -> agent::Mod
         created_at: source.created_at,
         updated_at: source.updated_at,
         login_status_raw: source.login_status.clone(),
-        call_status: ChannelStatus::from_raw(call.as_deref())
-            .as_str()
-            .to_string(),
-        chat_status: ChannelStatus::from_raw(chat.as_deref())
-            .as_str()
-            .to_string(),
-        ticket_status: ChannelStatus::from_raw(ticket.as_deref())
-            .as_str()
-            .to_string(),
+        call_status: ChannelStatus::from_caresoft(call.as_deref()),
+        chat_status: ChannelStatus::from_caresoft(chat.as_deref()),
+        ticket_status: ChannelStatus::from_caresoft(ticket.as_deref()),
         call_status_raw: call,
         chat_status_raw: chat,
         ticket_status_raw: source.ticket_status.clone(),
@@ -248,30 +214,26 @@ fn same_content(a: &agent::Model, b: &agent::Model) -> bool {
 }
 
 /// The (status, raw) of each channel as stored: the ticket raw value is the one its status was mapped from.
-fn channels(row: &agent::Model) -> [(Channel, &str, Option<&str>); 3] {
+fn channels(row: &agent::Model) -> [(Channel, ChannelStatus, Option<&str>); 3] {
     [
         (
             Channel::Call,
-            row.call_status.as_str(),
+            row.call_status,
             row.call_status_raw.as_deref(),
         ),
         (
             Channel::Chat,
-            row.chat_status.as_str(),
+            row.chat_status,
             row.chat_status_raw.as_deref(),
         ),
         (
             Channel::Ticket,
-            row.ticket_status.as_str(),
+            row.ticket_status,
             row.ticket_status_raw
                 .as_deref()
                 .or(row.login_status_raw.as_deref()),
         ),
     ]
-}
-
-fn status_of(stored: &str) -> ChannelStatus {
-    ChannelStatus::parse(stored).unwrap_or(ChannelStatus::Unknown)
 }
 
 fn roster_fields(row: &agent::Model) -> [(&'static str, Option<String>); 7] {
@@ -314,7 +276,7 @@ pub fn plan(mirror: &Mirror, incoming: Vec<agent::Model>) -> Plan {
                     agent_id: row.id,
                     channel,
                     old_status: None,
-                    new_status: status_of(status),
+                    new_status: status,
                     old_raw: None,
                     new_raw: raw.map(str::to_string),
                 });
@@ -366,8 +328,8 @@ pub fn plan(mirror: &Mirror, incoming: Vec<agent::Model>) -> Plan {
                 plan.status_changes.push(StatusChange {
                     agent_id: row.id,
                     channel,
-                    old_status: Some(status_of(old_status)),
-                    new_status: status_of(new_status),
+                    old_status: Some(old_status),
+                    new_status,
                     old_raw: old_raw.map(str::to_string),
                     new_raw: new_raw.map(str::to_string),
                 });
@@ -457,7 +419,7 @@ mod tests {
         );
         assert_eq!(plan.status_changes.len(), 3);
         assert!(plan.status_changes.iter().all(|c| c.old_status.is_none()));
-        assert_eq!(plan.upserts[0].chat_status, "NOT_AVAILABLE");
+        assert_eq!(plan.upserts[0].chat_status, ChannelStatus::NotAvailable);
         assert_eq!(
             plan.upserts[0].email_key.as_deref(),
             Some("agent1@example.vn")
@@ -599,7 +561,7 @@ mod tests {
             |r| r.role_id = None,
             |r| r.updated_at = Some(Utc::now()),
             |r| r.ticket_status_raw = Some("BUSY".into()),
-            |r| r.chat_status = "UNKNOWN".into(),
+            |r| r.chat_status = ChannelStatus::Unknown,
             |r| r.phone_key = None,
         ];
         for edit in edits {

@@ -6,27 +6,24 @@
 
 pub mod apply;
 pub mod diff;
-pub mod lock;
 pub mod scheduler;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use entity::{agent, sync_run};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, ConnectionTrait,
-    DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
-};
+use entity::agent;
+use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::Mutex;
 
-use crate::caresoft::{CareSoftClient, CareSoftError};
-use crate::config::MaxRemoval;
+use crate::caresoft::{AgentDirectory, CareSoftError};
+use crate::config::{ConfigError, MaxRemoval};
 use crate::domain::{LinkCause, SyncOutcome, Trigger};
-use crate::events::EventBus;
+use crate::events::{EventBus, StatusChange};
 use crate::reconcile;
-pub use diff::{StatusChange, SyncCounts};
+use crate::store::{self, WriteTxn};
+pub use store::runs::SyncCounts;
 
 /// What the caller asks of one sync.
 #[derive(Debug, Clone, Copy)]
@@ -50,11 +47,20 @@ impl SyncRequest {
     }
 }
 
+/// Why a syncer has no agent source: CareSoft is not configured, or its client cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Client(#[from] CareSoftError),
+}
+
 /// Why a sync did not apply.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncFailure {
     #[error("{0}")]
-    NotConfigured(String),
+    NotConfigured(Arc<SourceError>),
     #[error("CareSoft fetch failed: {0}")]
     Fetch(#[from] CareSoftError),
     #[error(
@@ -139,7 +145,7 @@ impl SyncReport {
 #[derive(Debug)]
 pub struct Syncer {
     db: DatabaseConnection,
-    client: Result<CareSoftClient, String>,
+    source: Result<Arc<dyn AgentDirectory>, Arc<SourceError>>,
     domain: String,
     max_removal: MaxRemoval,
     single_flight: Mutex<()>,
@@ -147,16 +153,17 @@ pub struct Syncer {
 }
 
 impl Syncer {
-    /// A syncer; `client` is an error text when CareSoft is not configured (syncs then fail with it).
+    /// A syncer of the agents `source` lists; when it has none (CareSoft not configured), every sync
+    /// fails saying why.
     pub fn new(
         db: DatabaseConnection,
-        client: Result<CareSoftClient, String>,
+        source: Result<Arc<dyn AgentDirectory>, SourceError>,
         domain: String,
         max_removal: MaxRemoval,
     ) -> Self {
         Self {
             db,
-            client,
+            source: source.map_err(Arc::new),
             domain,
             max_removal,
             single_flight: Mutex::new(()),
@@ -189,9 +196,9 @@ impl Syncer {
         }
     }
 
-    /// When the latest successful sync started, whichever process ran it.
-    pub async fn last_success(&self) -> Result<Option<DateTime<Utc>>, DbErr> {
-        last_success(&self.db).await
+    /// The latest successful sync, whichever process ran it.
+    pub async fn last_success(&self) -> Result<Option<store::runs::LastSuccess>, DbErr> {
+        store::runs::last_success(&self.db).await
     }
 
     /// A scheduled sync: skipped (`None`, nothing recorded) when another sync holds the lock or a sync
@@ -223,10 +230,11 @@ impl Syncer {
         };
         // The transaction and its lock come first, before the fetch: whoever holds the lock is the only one
         // talking to CareSoft, and the others wait (CLI, API) or skip (schedule).
-        let txn = self.db.begin().await?;
-        // Held to the end of this function, past commit or rollback inside `execute`.
-        let Some(_write_lock) = lock::acquire(&txn, request.wait_for_lock).await? else {
-            txn.rollback().await?;
+        let txn = match request.wait_for_lock {
+            true => Some(store::begin_write(&self.db).await?),
+            false => store::try_begin_write(&self.db).await?,
+        };
+        let Some(txn) = txn else {
             tracing::debug!("another sync, import or override holds the lock; skipped");
             return Ok(None);
         };
@@ -235,11 +243,11 @@ impl Syncer {
         // with SQLITE_BUSY_SNAPSHOT ("database is locked", code 517). On PostgreSQL the lock is held either
         // way and READ COMMITTED sees the same rows.
         if let Some(since) = fresh_since
-            && let Some(last) = last_success(&self.db).await?
-            && last >= since
+            && let Some(last) = store::runs::last_success(&self.db).await?
+            && last.started_at >= since
         {
             txn.rollback().await?;
-            tracing::debug!(last_success = %last, "a sync succeeded recently; skipped");
+            tracing::debug!(last_success = %last.started_at, "a sync succeeded recently; skipped");
             return Ok(None);
         }
         // Stamped once the lock is ours: a run that waited for another replica's sync must not appear to
@@ -247,27 +255,11 @@ impl Syncer {
         let started = Instant::now();
         let started_at = Utc::now();
 
-        let run = sync_run::ActiveModel {
-            id: NotSet,
-            trigger: Set(request.trigger.as_str().into()),
-            domain: Set(self.domain.clone()),
-            started_at: Set(started_at),
-            finished_at: Set(None),
-            outcome: Set(SyncOutcome::Running.as_str().into()),
-            fetched: Set(0),
-            added: Set(0),
-            updated: Set(0),
-            removed: Set(0),
-            returned: Set(0),
-            unchanged: Set(0),
-            status_changes: Set(0),
-            error: Set(None),
-        }
-        .insert(&self.db)
-        .await?;
+        let run_id =
+            store::runs::start(&self.db, request.trigger, &self.domain, started_at).await?;
 
         let mut report = SyncReport {
-            run_id: run.id,
+            run_id,
             trigger: request.trigger,
             outcome: SyncOutcome::Running,
             counts: SyncCounts::default(),
@@ -281,7 +273,7 @@ impl Syncer {
         // a run that takes the lock next then never appears to start before this one finished.
         let mut ended_at = None;
         match self
-            .execute(txn, &request, run.id, &mut report, &mut ended_at)
+            .execute(txn, &request, run_id, &mut report, &mut ended_at)
             .await
         {
             Ok(outcome) => report.outcome = outcome,
@@ -299,21 +291,14 @@ impl Syncer {
         report.duration = started.elapsed();
 
         let c = report.counts;
-        sync_run::ActiveModel {
-            id: Set(run.id),
-            finished_at: Set(Some(ended_at.unwrap_or_else(Utc::now))),
-            outcome: Set(report.outcome.as_str().into()),
-            fetched: Set(c.fetched as i64),
-            added: Set(c.added as i64),
-            updated: Set(c.updated as i64),
-            removed: Set(c.removed as i64),
-            returned: Set(c.returned as i64),
-            unchanged: Set(c.unchanged as i64),
-            status_changes: Set(c.status_changes as i64),
-            error: Set(report.error.clone()),
-            ..Default::default()
-        }
-        .update(&self.db)
+        store::runs::finish(
+            &self.db,
+            run_id,
+            report.outcome,
+            ended_at.unwrap_or_else(Utc::now),
+            &c,
+            report.error.clone(),
+        )
         .await?;
 
         crate::metrics::record_sync(
@@ -346,17 +331,20 @@ impl Syncer {
 
     async fn execute(
         &self,
-        txn: DatabaseTransaction,
+        txn: WriteTxn,
         request: &SyncRequest,
         run_id: i64,
         report: &mut SyncReport,
         ended_at: &mut Option<DateTime<Utc>>,
     ) -> Result<SyncOutcome, SyncFailure> {
-        let client = self
-            .client
-            .as_ref()
-            .map_err(|msg| SyncFailure::NotConfigured(msg.clone()))?;
-        let agents = match client.fetch_agents().await {
+        let source = match &self.source {
+            Ok(source) => source,
+            Err(err) => {
+                txn.rollback().await?;
+                return Err(SyncFailure::NotConfigured(err.clone()));
+            }
+        };
+        let agents = match source.fetch_agents().await {
             Ok(agents) => agents,
             Err(err) => {
                 *ended_at = Some(Utc::now());
@@ -395,22 +383,18 @@ impl Syncer {
             return Ok(SyncOutcome::DryRun);
         }
 
-        let previous_seen = last_success(&txn).await?.unwrap_or(now);
-        apply::apply(&txn, &plan, run_id, now, previous_seen).await?;
+        let previous_seen = store::runs::last_success(&*txn)
+            .await?
+            .map_or(now, |last| last.started_at);
+        apply::apply(&*txn, &plan, run_id, now, previous_seen).await?;
         if !plan.is_empty() {
-            reconcile::recompute(&txn, LinkCause::Sync, now).await?;
+            reconcile::recompute(&*txn, LinkCause::Sync, now).await?;
         }
-        *ended_at = Some(Utc::now());
+        let finished_at = Utc::now();
+        *ended_at = Some(finished_at);
         // The success is committed with the changes it made: a replica that takes the lock the moment it is
         // released must already see it, or its freshness check would find the mirror stale and fetch again.
-        sync_run::ActiveModel {
-            id: Set(run_id),
-            outcome: Set(SyncOutcome::Succeeded.as_str().into()),
-            finished_at: Set(*ended_at),
-            ..Default::default()
-        }
-        .update(&txn)
-        .await?;
+        store::runs::mark_succeeded(&*txn, run_id, finished_at).await?;
         txn.commit().await?;
         report.status_changes = plan
             .status_changes
@@ -423,55 +407,18 @@ impl Syncer {
 
 /// Every stored agent's presence and fingerprint, then the full rows of those the diff must compare.
 #[tracing::instrument(skip_all, fields(stored, loaded))]
-async fn read_mirror(
-    txn: &DatabaseTransaction,
-    incoming: &[agent::Model],
-) -> Result<diff::Mirror, DbErr> {
-    let stored: HashMap<i64, diff::Stored> = agent::Entity::find()
-        .select_only()
-        .columns([
-            agent::Column::Id,
-            agent::Column::RemovedAt,
-            agent::Column::Fingerprint,
-        ])
-        .into_tuple::<(i64, Option<DateTime<Utc>>, Option<i64>)>()
-        .all(txn)
+async fn read_mirror(txn: &WriteTxn, incoming: &[agent::Model]) -> Result<diff::Mirror, DbErr> {
+    let stored = store::agents::presence(&**txn).await?;
+    let wanted = diff::rows_to_load(&stored, incoming);
+    let rows: HashMap<i64, agent::Model> = store::agents::by_ids(&**txn, &wanted)
         .await?
         .into_iter()
-        .map(|(id, removed_at, fingerprint)| {
-            let stored = diff::Stored {
-                removed: removed_at.is_some(),
-                fingerprint,
-            };
-            (id, stored)
-        })
+        .map(|row| (row.id, row))
         .collect();
-    let wanted = diff::rows_to_load(&stored, incoming);
-    let mut rows = HashMap::with_capacity(wanted.len());
-    let chunk = crate::db::rows_per_statement(txn.get_database_backend(), 1);
-    for ids in wanted.chunks(chunk) {
-        for row in agent::Entity::find()
-            .filter(agent::Column::Id.is_in(ids.iter().copied()))
-            .all(txn)
-            .await?
-        {
-            rows.insert(row.id, row);
-        }
-    }
     let span = tracing::Span::current();
     span.record("stored", stored.len());
     span.record("loaded", rows.len());
     Ok(diff::Mirror { stored, rows })
-}
-
-/// When the latest successful sync started.
-async fn last_success(db: &impl ConnectionTrait) -> Result<Option<DateTime<Utc>>, DbErr> {
-    Ok(sync_run::Entity::find()
-        .filter(sync_run::Column::Outcome.eq(SyncOutcome::Succeeded.as_str()))
-        .order_by_desc(sync_run::Column::StartedAt)
-        .one(db)
-        .await?
-        .map(|run| run.started_at))
 }
 
 /// Human lines describing a plan, for `--dry-run`.

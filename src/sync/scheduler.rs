@@ -101,7 +101,7 @@ pub async fn run(syncer: Arc<Syncer>, schedule: Schedule, shutdown: Cancellation
                 tracing::warn!(error = %err, "cannot read the last successful sync; waiting one interval");
                 None
             });
-            schedule.until_next(Utc::now(), last)
+            schedule.until_next(Utc::now(), last.map(|last| last.started_at))
         };
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}

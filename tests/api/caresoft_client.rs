@@ -3,8 +3,9 @@
 
 use std::time::{Duration, Instant};
 
+use caresoft_bridge::domain::ChannelStatus;
 use caresoft_bridge::caresoft::{
-    AgentDirectory, CareSoftClient, CareSoftError, ChannelStatus, ClientConfig,
+    AgentDirectory, CareSoftClient, CareSoftError, ClientConfig,
 };
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -194,7 +195,7 @@ async fn the_request_carries_the_bearer_token_the_documented_path_and_the_first_
 
 #[tokio::test]
 async fn the_client_can_be_used_through_the_agent_directory_trait() {
-    async fn count(directory: &impl AgentDirectory) -> usize {
+    async fn count(directory: &dyn AgentDirectory) -> usize {
         directory
             .fetch_agents()
             .await
@@ -203,9 +204,10 @@ async fn the_client_can_be_used_through_the_agent_directory_trait() {
     let server = MockServer::start().await;
     mount(&server, ok(numbered_agents(1..4))).await;
 
-    let directory = std::sync::Arc::new(client(config_for(&server.uri())));
+    let directory: std::sync::Arc<dyn AgentDirectory> =
+        std::sync::Arc::new(client(config_for(&server.uri())));
 
-    assert_eq!(count(&directory).await, 3);
+    assert_eq!(count(directory.as_ref()).await, 3);
 }
 
 // ---------------------------------------------------------------------------------------------- auth
@@ -649,11 +651,11 @@ async fn missing_and_null_fields_decode_as_absent() {
         assert_eq!(agent.role_id, None);
         assert_eq!(agent.effective_ticket_status(), None);
         assert_eq!(
-            ChannelStatus::from_raw(agent.call_status.as_deref()),
+            ChannelStatus::from_caresoft(agent.call_status.as_deref()),
             ChannelStatus::Unknown
         );
         assert_eq!(
-            ChannelStatus::from_raw(agent.chat_status.as_deref()),
+            ChannelStatus::from_caresoft(agent.chat_status.as_deref()),
             ChannelStatus::Unknown
         );
     }
@@ -722,15 +724,15 @@ async fn statuses_are_kept_raw_and_unknown_values_map_to_unknown() {
     assert_eq!(agent.ticket_status.as_deref(), Some("LOGOUT"));
     assert_eq!(agent.chat_status.as_deref(), Some("BUSY"));
     assert_eq!(
-        ChannelStatus::from_raw(agent.call_status.as_deref()),
+        ChannelStatus::from_caresoft(agent.call_status.as_deref()),
         ChannelStatus::NotAvailable
     );
     assert_eq!(
-        ChannelStatus::from_raw(agent.effective_ticket_status()),
+        ChannelStatus::from_caresoft(agent.effective_ticket_status()),
         ChannelStatus::Logout
     );
     assert_eq!(
-        ChannelStatus::from_raw(agent.chat_status.as_deref()),
+        ChannelStatus::from_caresoft(agent.chat_status.as_deref()),
         ChannelStatus::Unknown
     );
     assert_eq!(ChannelStatus::NotAvailable.as_str(), "NOT_AVAILABLE");
@@ -754,15 +756,15 @@ async fn an_older_payload_with_only_login_and_call_status_uses_login_status_for_
     assert_eq!(agent.ticket_status, None);
     assert_eq!(agent.effective_ticket_status(), Some("NOT AVAILABLE"));
     assert_eq!(
-        ChannelStatus::from_raw(agent.effective_ticket_status()),
+        ChannelStatus::from_caresoft(agent.effective_ticket_status()),
         ChannelStatus::NotAvailable
     );
     assert_eq!(
-        ChannelStatus::from_raw(agent.call_status.as_deref()),
+        ChannelStatus::from_caresoft(agent.call_status.as_deref()),
         ChannelStatus::Available
     );
     assert_eq!(
-        ChannelStatus::from_raw(agent.chat_status.as_deref()),
+        ChannelStatus::from_caresoft(agent.chat_status.as_deref()),
         ChannelStatus::Unknown
     );
 }

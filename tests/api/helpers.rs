@@ -14,7 +14,7 @@ use std::time::Duration;
 use caresoft_bridge::app::Application;
 use caresoft_bridge::caresoft::{CareSoftClient, ClientConfig};
 use caresoft_bridge::config::{MaxRemoval, Settings};
-use caresoft_bridge::db;
+use caresoft_bridge::store;
 use caresoft_bridge::sync::Syncer;
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
 use serde_json::{Value, json};
@@ -55,7 +55,7 @@ impl TestDb {
             "sqlite://{}?mode=rwc",
             dir.path().join("bridge.db").display()
         );
-        let db = db::connect_and_migrate(&url)
+        let db = store::connect_and_migrate(&url)
             .await
             .expect("sqlite opens and migrates");
         TestDb {
@@ -70,7 +70,7 @@ impl TestDb {
     /// outside CI. Under `CI=true` a missing PostgreSQL fails the test.
     pub async fn postgres() -> Option<TestDb> {
         init_logs();
-        let admin = match db::connect(PG_ADMIN_URL).await {
+        let admin = match store::connect(PG_ADMIN_URL).await {
             Ok(admin) => admin,
             Err(err) => {
                 if std::env::var("CI").is_ok_and(|v| v == "true") {
@@ -94,7 +94,7 @@ impl TestDb {
             .await
             .expect("create test database");
         let url = format!("postgres://postgres@127.0.0.1:5432/{name}?sslmode=disable");
-        let db = db::connect_and_migrate(&url)
+        let db = store::connect_and_migrate(&url)
             .await
             .expect("postgres opens and migrates");
         Some(TestDb {
@@ -107,7 +107,7 @@ impl TestDb {
 
     /// A second, independent pool on the same database (as another process would have).
     pub async fn another_pool(&self) -> DatabaseConnection {
-        db::connect(&self.url).await.expect("second pool")
+        store::connect(&self.url).await.expect("second pool")
     }
 
     pub fn backend(&self) -> DatabaseBackend {
@@ -166,7 +166,7 @@ impl Drop for TestDb {
                 return;
             };
             rt.block_on(async {
-                if let Ok(admin) = db::connect(PG_ADMIN_URL).await {
+                if let Ok(admin) = store::connect(PG_ADMIN_URL).await {
                     let _ = admin
                         .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                         .await;
@@ -307,7 +307,7 @@ impl StandIn {
         let client = CareSoftClient::new(self.client_config()).expect("client builds");
         Syncer::new(
             db,
-            Ok(client),
+            Ok(Arc::new(client)),
             DOMAIN.to_string(),
             MaxRemoval::parse(max_removal).expect("share"),
         )

@@ -85,7 +85,11 @@ async fn link_of(t: &TestDb, agent_id: i64) -> (String, Option<String>, Option<S
             .map(|e| e.employee_code),
         None => None,
     };
-    (link.status, link.method, code)
+    (
+        link.status.to_string(),
+        link.method.map(|m| m.to_string()),
+        code,
+    )
 }
 
 fn matched(method: &str, code: &str) -> (String, Option<String>, Option<String>) {
@@ -129,7 +133,7 @@ on_both_engines!(
             .await
             .expect("candidates")
             .into_iter()
-            .map(|c| (c.agent_id, c.employee_id, c.via))
+            .map(|c| (c.agent_id, c.employee_id, c.via.to_string()))
             .collect();
         let mut named = Vec::new();
         for (agent_id, employee_id, via) in candidates {
@@ -180,7 +184,7 @@ on_both_engines!(
             .map(|h| {
                 (
                     h.cause.as_str(),
-                    h.old_status.as_deref(),
+                    h.old_status.map(|s| s.as_str()),
                     h.new_status.as_str(),
                 )
             })
@@ -261,7 +265,7 @@ on_both_engines!(
             .expect("q")
             .expect("history");
         assert_eq!(
-            (last.cause.as_str(), last.new_method.as_deref()),
+            (last.cause.as_str(), last.new_method.map(|m| m.as_str())),
             ("override", Some("MANUAL"))
         );
 

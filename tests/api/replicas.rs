@@ -121,7 +121,7 @@ async fn two_replicas_fetch_once_per_interval_between_them_and_the_survivor_carr
     );
     let runs = finished_runs(&t).await;
     assert!(
-        runs.iter().all(|run| run.outcome == "succeeded"),
+        runs.iter().all(|run| run.outcome.as_str() == "succeeded"),
         "{:?}",
         runs.iter().map(|r| &r.outcome).collect::<Vec<_>>()
     );
@@ -245,11 +245,11 @@ async fn a_slow_sync_is_never_overlapped_by_the_next_tick_or_an_api_sync() {
         );
     }
     assert!(
-        runs.iter().all(|run| run.outcome == "succeeded"),
+        runs.iter().all(|run| run.outcome.as_str() == "succeeded"),
         "{:?}",
         runs.iter()
             .map(|r| (&r.trigger, &r.outcome, &r.error))
             .collect::<Vec<_>>()
     );
-    assert!(runs.iter().filter(|run| run.trigger == "api").count() == 2);
+    assert!(runs.iter().filter(|run| run.trigger.as_str() == "api").count() == 2);
 }

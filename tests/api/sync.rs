@@ -58,7 +58,7 @@ on_both_engines!(
             .expect("agent 3 mirrored");
         assert_eq!(row.username.as_deref(), Some("Chuyên viên 3"));
         assert_eq!(row.group_name.as_deref(), Some("Chăm sóc khách hàng"));
-        assert_eq!(row.chat_status, "NOT_AVAILABLE");
+        assert_eq!(row.chat_status.as_str(), "NOT_AVAILABLE");
         assert_eq!(row.chat_status_raw.as_deref(), Some("NOT AVAILABLE"));
         assert_eq!(row.domain, "acme");
         // 15:17:20 in Vietnam (UTC+7) is 08:17:20 UTC.
@@ -213,7 +213,7 @@ on_both_engines!(
                 (
                     e.agent_id,
                     e.channel.as_str(),
-                    e.old_status.as_deref(),
+                    e.old_status.map(|s| s.as_str()),
                     e.new_status.as_str(),
                     e.new_raw.as_deref(),
                 )
@@ -466,7 +466,7 @@ on_both_engines!(
                 .await
                 .expect("query")
                 .expect("run");
-            assert_eq!(run.outcome, "failed");
+            assert_eq!(run.outcome.as_str(), "failed");
             assert!(run.error.as_deref().is_some_and(|e| !e.is_empty()));
             assert!(
                 !run.error.unwrap_or_default().contains("test-token"),
@@ -575,7 +575,7 @@ async fn a_scheduled_sync_skips_while_another_process_holds_the_lock() {
         sea_orm::DatabaseBackend::Postgres,
         format!(
             "SELECT pg_advisory_xact_lock({})",
-            caresoft_bridge::sync::lock::SYNC_LOCK_KEY
+            caresoft_bridge::store::lock::SYNC_LOCK_KEY
         ),
     ))
     .await

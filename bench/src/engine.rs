@@ -2,7 +2,7 @@
 //! database created (and dropped) through an administrative URL; and the process memory readings.
 
 use anyhow::Context as _;
-use caresoft_bridge::db;
+use caresoft_bridge::store as db;
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
 
 /// A database engine the benchmark measures.

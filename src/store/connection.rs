@@ -1,5 +1,5 @@
-//! Database connections: one place that knows the differences between SQLite and PostgreSQL
-//! (pool sizing, SQLite pragmas, bind-parameter limits, the sync lock).
+//! Database connections: pool sizing and SQLite pragmas per engine, migrations, the readiness ping, pool
+//! use for metrics, and each engine's bind-parameter limit.
 
 use std::time::Duration;
 
@@ -58,4 +58,19 @@ pub fn rows_per_statement(backend: DatabaseBackend, columns: usize) -> usize {
 /// Checks the database answers, for readiness probes.
 pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
     db.execute_unprepared("SELECT 1").await.map(|_| ())
+}
+
+/// The pool's (size, idle connections), for the pool gauge.
+pub fn pool_use(db: &DatabaseConnection) -> (u32, usize) {
+    match db.get_database_backend() {
+        DatabaseBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+        DatabaseBackend::Sqlite => {
+            let pool = db.get_sqlite_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+        _ => (0, 0),
+    }
 }

@@ -121,7 +121,7 @@ pub fn syncer(db: &DatabaseConnection, source: &StandIn) -> anyhow::Result<Synce
     let client = CareSoftClient::new(config).context("cannot build the CareSoft client")?;
     Ok(Syncer::new(
         db.clone(),
-        Ok(client),
+        Ok(Arc::new(client)),
         DOMAIN.into(),
         MaxRemoval::default(),
     ))

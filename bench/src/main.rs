@@ -5,7 +5,7 @@
 //! figures and records the latest ones.
 //!
 //! ```sh
-//! cargo run --release --bin bench -- --engine both --agents 20000 --employees 100000 --runs 5 \
+//! cargo run --release -p bench -- --engine both --agents 20000 --employees 100000 --runs 5 \
 //!     --load-runs 3 --duration 10s --concurrency 32 --json target/bench-results.json
 //! ```
 //!
@@ -13,18 +13,11 @@
 //! library calls), `floor` (the resolvers' SQL, checked against them), `load` (server process, load driver),
 //! `report` (statistics, table, JSON, targets).
 
-// A binary's root resolves modules beside itself, so the submodules are pointed at their folder.
-#[path = "bench/dataset.rs"]
 mod dataset;
-#[path = "bench/engine.rs"]
 mod engine;
-#[path = "bench/floor.rs"]
 mod floor;
-#[path = "bench/load.rs"]
 mod load;
-#[path = "bench/phases.rs"]
 mod phases;
-#[path = "bench/report.rs"]
 mod report;
 
 use std::path::{Path, PathBuf};
@@ -134,7 +127,7 @@ impl Args {
             Engines::Both => "both",
         };
         let mut command = format!(
-            "cargo run --release --bin bench -- --engine {engine} --agents {} --employees {} --runs {} \
+            "cargo run --release -p bench -- --engine {engine} --agents {} --employees {} --runs {} \
              --load-runs {} --duration {} --warmup {} --concurrency {} --seed {} --json {}",
             self.agents,
             self.employees,
@@ -325,7 +318,7 @@ fn server_binary(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
     // `cargo run` tells its child where cargo is; the build is a no-op when the binary is fresh.
     if let Some(cargo) = std::env::var_os("CARGO") {
         let mut build = std::process::Command::new(cargo);
-        build.args(["build", "--bin", "caresoft-bridge", "--quiet"]);
+        build.args(["build", "-p", "caresoft-bridge", "--bin", "caresoft-bridge", "--quiet"]);
         if !cfg!(debug_assertions) {
             build.arg("--release");
         }

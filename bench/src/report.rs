@@ -255,7 +255,7 @@ fn rustc_version() -> String {
 }
 
 async fn postgres_version(url: &str) -> Option<String> {
-    let db = caresoft_bridge::db::connect(url).await.ok()?;
+    let db = caresoft_bridge::store::connect(url).await.ok()?;
     let row = db
         .query_one_raw(sea_orm::Statement::from_string(
             db.get_database_backend(),

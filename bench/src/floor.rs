@@ -14,7 +14,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::{Context as _, bail};
-use caresoft_bridge::config::MaxRemoval;
+use caresoft_bridge::config::{ConfigError, MaxRemoval};
 use caresoft_bridge::events::EventBus;
 use caresoft_bridge::graphql::auth::Role;
 use caresoft_bridge::graphql::{ApiDeps, build_schema, with_request_data};
@@ -169,14 +169,14 @@ impl std::fmt::Debug for Floor {
 
 impl Floor {
     /// Records the statements of every query and variant, by running them in-process on `url`, and builds
-    /// the floor on `db`'s own sqlx pool (`db` comes from `caresoft_bridge::db::connect`, so its pool has
+    /// the floor on `db`'s own sqlx pool (`db` comes from `caresoft_bridge::store::connect`, so its pool has
     /// the size and settings of the server's).
     pub async fn capture(
         url: &str,
         db: &DatabaseConnection,
         groups: &[String],
     ) -> anyhow::Result<Floor> {
-        let mut recorded = caresoft_bridge::db::connect(url).await?;
+        let mut recorded = caresoft_bridge::store::connect(url).await?;
         let seen: Arc<Mutex<Vec<sea_orm::Statement>>> = Arc::default();
         let sink = Arc::clone(&seen);
         recorded.set_metric_callback(move |info| {
@@ -186,7 +186,12 @@ impl Floor {
         });
         let syncer = Syncer::new(
             recorded.clone(),
-            Err("the benchmark's in-process schema never syncs".into()),
+            // The benchmark's in-process schema never syncs.
+            Err(ConfigError::Missing {
+                name: "CARESOFT_DOMAIN",
+                needed_for: "a sync",
+            }
+            .into()),
             "acme".into(),
             MaxRemoval::default(),
         );

@@ -1,0 +1,267 @@
+//! `agents` (the mirror of CareSoft's list) and its history tables `status_events` and `roster_changes`.
+//! The rule "current agent" (in CareSoft's latest list: not removed) is [`is_current`]; the channel ×
+//! status table that `groups`, `statusSummary` and the agents gauge report is [`status_counts`].
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use entity::{agent, roster_change, status_event};
+use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, OnConflict, Order, Query, SimpleExpr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, Iden, IntoActiveModel,
+    Iterable, QueryFilter, QuerySelect,
+};
+
+use super::connection::rows_per_statement;
+use crate::domain::{Channel, ChannelStatus};
+
+/// "Current agent": an agent of CareSoft's latest list, i.e. not removed. `table` is the alias of
+/// `agents` in the statement.
+pub fn is_current(table: impl sea_orm::sea_query::IntoIden) -> SimpleExpr {
+    Expr::col((table.into_iden(), agent::Column::RemovedAt)).is_null()
+}
+
+/// The column holding each channel's mapped status.
+pub const CHANNEL_COLUMNS: [(Channel, agent::Column); 3] = [
+    (Channel::Call, agent::Column::CallStatus),
+    (Channel::Chat, agent::Column::ChatStatus),
+    (Channel::Ticket, agent::Column::TicketStatus),
+];
+
+/// What a resync knows of a stored agent before loading its row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Presence {
+    pub removed: bool,
+    /// NULL on rows written before fingerprints existed.
+    pub fingerprint: Option<i64>,
+}
+
+/// Every stored agent's presence and fingerprint (three narrow columns), by id.
+pub async fn presence(db: &impl ConnectionTrait) -> Result<HashMap<i64, Presence>, DbErr> {
+    let rows = agent::Entity::find()
+        .select_only()
+        .columns([
+            agent::Column::Id,
+            agent::Column::RemovedAt,
+            agent::Column::Fingerprint,
+        ])
+        .into_tuple::<(i64, Option<DateTime<Utc>>, Option<i64>)>()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, removed_at, fingerprint)| {
+            let presence = Presence {
+                removed: removed_at.is_some(),
+                fingerprint,
+            };
+            (id, presence)
+        })
+        .collect())
+}
+
+/// The full rows of `ids`, in as many statements as the engine's parameter limit asks.
+pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<agent::Model>, DbErr> {
+    let mut rows = Vec::with_capacity(ids.len());
+    for ids in ids.chunks(rows_per_statement(db.get_database_backend(), 1)) {
+        rows.extend(
+            agent::Entity::find()
+                .filter(agent::Column::Id.is_in(ids.iter().copied()))
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(rows)
+}
+
+/// Whether an agent with this id was ever mirrored.
+pub async fn exists(db: &impl ConnectionTrait, id: i64) -> Result<bool, DbErr> {
+    Ok(agent::Entity::find_by_id(id).one(db).await?.is_some())
+}
+
+/// The match keys of every current agent: (id, email key, phone key).
+pub async fn current_keys(
+    db: &impl ConnectionTrait,
+) -> Result<Vec<(i64, Option<String>, Option<String>)>, DbErr> {
+    agent::Entity::find()
+        .select_only()
+        .columns([
+            agent::Column::Id,
+            agent::Column::EmailKey,
+            agent::Column::PhoneKey,
+        ])
+        .filter(is_current(agent::Entity))
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// What a sync writes to the mirror, in the caller's transaction.
+#[derive(Debug, Default)]
+pub struct MirrorWrites<'a> {
+    /// New, changed and re-fingerprinted rows, written whole with one upsert stream.
+    pub rows: Vec<&'a agent::Model>,
+    /// Current agents absent from CareSoft's answer: marked removed, never deleted.
+    pub removals: &'a [i64],
+    pub status_events: Vec<status_event::ActiveModel>,
+    pub roster_changes: Vec<roster_change::ActiveModel>,
+}
+
+/// Writes a sync's changes with bulk statements, in chunks that respect the engine's parameter limit;
+/// `previous_seen` is when removed agents were last seen (the start of the last successful sync).
+pub async fn write(
+    txn: &impl ConnectionTrait,
+    writes: MirrorWrites<'_>,
+    now: DateTime<Utc>,
+    previous_seen: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let backend = txn.get_database_backend();
+    let agent_columns = agent::Column::iter().count();
+    let update_columns: Vec<agent::Column> = agent::Column::iter()
+        .filter(|c| !matches!(c, agent::Column::Id))
+        .collect();
+    for chunk in writes.rows.chunks(rows_per_statement(backend, agent_columns)) {
+        // into_active_model marks values Unchanged; reset_all makes the upsert send all of them.
+        let rows = chunk
+            .iter()
+            .map(|row| (*row).clone().into_active_model().reset_all());
+        agent::Entity::insert_many(rows)
+            .on_conflict(
+                OnConflict::column(agent::Column::Id)
+                    .update_columns(update_columns.clone())
+                    .to_owned(),
+            )
+            .exec_without_returning(txn)
+            .await?;
+    }
+    for chunk in writes
+        .removals
+        .chunks(rows_per_statement(backend, 1).saturating_sub(8).max(1))
+    {
+        agent::Entity::update_many()
+            .col_expr(agent::Column::RemovedAt, Expr::value(now))
+            .col_expr(agent::Column::LastChangedAt, Expr::value(now))
+            .col_expr(agent::Column::LastSeenAt, Expr::value(previous_seen))
+            .filter(agent::Column::Id.is_in(chunk.iter().copied()))
+            .exec(txn)
+            .await?;
+    }
+    for chunk in writes.status_events.chunks(rows_per_statement(
+        backend,
+        status_event::Column::iter().count(),
+    )) {
+        status_event::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(txn)
+            .await?;
+    }
+    for chunk in writes.roster_changes.chunks(rows_per_statement(
+        backend,
+        roster_change::Column::iter().count(),
+    )) {
+        roster_change::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The status changes a run recorded for agents already mirrored (first sightings left out), in order.
+pub async fn status_changes_of_run(
+    db: &impl ConnectionTrait,
+    run_id: i64,
+) -> Result<Vec<status_event::Model>, DbErr> {
+    use sea_orm::QueryOrder as _;
+    status_event::Entity::find()
+        .filter(status_event::Column::SyncRunId.eq(run_id))
+        .filter(status_event::Column::OldStatus.is_not_null())
+        .order_by_asc(status_event::Column::Id)
+        .all(db)
+        .await
+}
+
+/// The statuses of a channel, in the order of [`StatusCounts`].
+pub const STATUSES: [ChannelStatus; 4] = [
+    ChannelStatus::Available,
+    ChannelStatus::NotAvailable,
+    ChannelStatus::Logout,
+    ChannelStatus::Unknown,
+];
+
+/// Current agents per channel (rows, in [`CHANNEL_COLUMNS`] order) and status (columns, in [`STATUSES`]
+/// order).
+pub type StatusCounts = [[i64; 4]; 3];
+
+/// A group of current agents and its channel × status table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupCounts {
+    pub group_id: Option<i64>,
+    pub group_name: Option<String>,
+    pub agents: i64,
+    pub counts: StatusCounts,
+}
+
+/// Per group (or in the one group `group_id`), current agents per channel and status, in one GROUP BY.
+pub async fn status_counts(
+    db: &impl ConnectionTrait,
+    group_id: Option<i64>,
+) -> Result<Vec<GroupCounts>, DbErr> {
+    let a = Alias::new("a");
+    let mut select = Query::select();
+    select
+        .column((a.clone(), agent::Column::GroupId))
+        .expr(Expr::col((a.clone(), agent::Column::GroupName)).max())
+        .expr(Expr::col(Asterisk).count())
+        .from_as(agent::Entity, a.clone())
+        .and_where(is_current(a.clone()))
+        .group_by_col((a.clone(), agent::Column::GroupId))
+        .order_by((a.clone(), agent::Column::GroupId), Order::Asc);
+    for (_, column) in CHANNEL_COLUMNS {
+        for status in STATUSES {
+            // Only constants are formatted in. CAST: SUM is NUMERIC on PostgreSQL; both engines then
+            // return a 64-bit integer. (Bound CASE values came back NULL through SQLite.)
+            select.expr(Expr::cust(format!(
+                "CAST(SUM(CASE WHEN a.{} = '{}' THEN 1 ELSE 0 END) AS BIGINT)",
+                column.to_string(),
+                status.as_str()
+            )));
+        }
+    }
+    if let Some(id) = group_id {
+        select.and_where(Expr::col((a, agent::Column::GroupId)).eq(id));
+    }
+    let rows = db
+        .query_all_raw(db.get_database_backend().build(&select))
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let mut counts: StatusCounts = [[0; 4]; 3];
+            for (c, channel) in counts.iter_mut().enumerate() {
+                for (s, count) in channel.iter_mut().enumerate() {
+                    *count = row.try_get_by_index::<i64>(3 + c * 4 + s)?;
+                }
+            }
+            Ok(GroupCounts {
+                group_id: row.try_get_by_index(0)?,
+                group_name: row.try_get_by_index(1)?,
+                agents: row.try_get_by_index(2)?,
+                counts,
+            })
+        })
+        .collect()
+}
+
+/// The channel × status table of all current agents (or of one group), summed over groups.
+pub async fn status_totals(
+    db: &impl ConnectionTrait,
+    group_id: Option<i64>,
+) -> Result<StatusCounts, DbErr> {
+    let mut totals: StatusCounts = [[0; 4]; 3];
+    for group in status_counts(db, group_id).await? {
+        for (total, counts) in totals.iter_mut().zip(group.counts) {
+            for (total, count) in total.iter_mut().zip(counts) {
+                *total += count;
+            }
+        }
+    }
+    Ok(totals)
+}

@@ -1,0 +1,158 @@
+//! `employees`: the enterprise's HR staff, never deleted. The rule "staff without a seat" (ACTIVE, still
+//! in HR, holding no seat) is [`EmployeeFilter::without_seat`](super::pages::EmployeeFilter::without_seat)
+//! over [`super::links::seated_employee_ids`]; this module holds the import's reads and writes.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use entity::employee;
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, Iterable, QueryFilter, QuerySelect,
+};
+
+use super::connection::rows_per_statement;
+
+/// "Still in HR": not marked removed by a `--replace` import.
+fn in_hr() -> sea_orm::sea_query::SimpleExpr {
+    employee::Column::RemovedAt.is_null()
+}
+
+/// Every employee, removed ones included, by code.
+pub async fn all_by_code(
+    db: &impl ConnectionTrait,
+) -> Result<HashMap<String, employee::Model>, DbErr> {
+    Ok(employee::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|e| (e.employee_code.clone(), e))
+        .collect())
+}
+
+/// One employee by HR code, removed or not.
+pub async fn by_code(
+    db: &impl ConnectionTrait,
+    code: &str,
+) -> Result<Option<employee::Model>, DbErr> {
+    employee::Entity::find()
+        .filter(employee::Column::EmployeeCode.eq(code))
+        .one(db)
+        .await
+}
+
+/// The employees of `ids`.
+pub async fn by_ids(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<Vec<employee::Model>, DbErr> {
+    let mut rows = Vec::with_capacity(ids.len());
+    for ids in ids.chunks(rows_per_statement(db.get_database_backend(), 1)) {
+        rows.extend(
+            employee::Entity::find()
+                .filter(employee::Column::Id.is_in(ids.iter().copied()))
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(rows)
+}
+
+/// The match keys of every employee still in HR: (id, email key, phone key).
+pub async fn live_keys(
+    db: &impl ConnectionTrait,
+) -> Result<Vec<(i64, Option<String>, Option<String>)>, DbErr> {
+    employee::Entity::find()
+        .select_only()
+        .columns([
+            employee::Column::Id,
+            employee::Column::EmailKey,
+            employee::Column::PhoneKey,
+        ])
+        .filter(in_hr())
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// The ids of the employees still in HR among `codes` (the few that manual links name), by code.
+pub async fn live_ids_by_code(
+    db: &impl ConnectionTrait,
+    codes: &[&str],
+) -> Result<HashMap<String, i64>, DbErr> {
+    let mut ids = HashMap::with_capacity(codes.len());
+    let chunk = rows_per_statement(db.get_database_backend(), 1)
+        .saturating_sub(1)
+        .max(1);
+    for codes in codes.chunks(chunk) {
+        let rows: Vec<(i64, String)> = employee::Entity::find()
+            .select_only()
+            .columns([employee::Column::Id, employee::Column::EmployeeCode])
+            .filter(in_hr())
+            .filter(employee::Column::EmployeeCode.is_in(codes.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        ids.extend(rows.into_iter().map(|(id, code)| (code, id)));
+    }
+    Ok(ids)
+}
+
+/// The codes still in HR among `codes`.
+pub async fn live_codes(
+    db: &impl ConnectionTrait,
+    codes: &[&str],
+) -> Result<std::collections::HashSet<String>, DbErr> {
+    Ok(live_ids_by_code(db, codes).await?.into_keys().collect())
+}
+
+/// What an import writes, in the caller's transaction.
+#[derive(Debug, Default)]
+pub struct EmployeeWrites {
+    /// New codes.
+    pub inserts: Vec<employee::ActiveModel>,
+    /// Changed or restored employees, by id.
+    pub updates: Vec<employee::ActiveModel>,
+    /// Employees to mark removed.
+    pub removals: Vec<i64>,
+}
+
+/// Writes an import with bulk statements in engine-sized chunks.
+pub async fn write(
+    txn: &impl ConnectionTrait,
+    writes: EmployeeWrites,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let backend = txn.get_database_backend();
+    let columns = employee::Column::iter().count();
+    for chunk in writes.inserts.chunks(rows_per_statement(backend, columns)) {
+        employee::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(txn)
+            .await?;
+    }
+    let update_columns: Vec<employee::Column> = employee::Column::iter()
+        .filter(|c| !matches!(c, employee::Column::Id | employee::Column::CreatedAt))
+        .collect();
+    for chunk in writes.updates.chunks(rows_per_statement(backend, columns)) {
+        employee::Entity::insert_many(chunk.to_vec())
+            .on_conflict(
+                OnConflict::column(employee::Column::Id)
+                    .update_columns(update_columns.clone())
+                    .to_owned(),
+            )
+            .exec_without_returning(txn)
+            .await?;
+    }
+    for chunk in writes
+        .removals
+        .chunks(rows_per_statement(backend, 1).saturating_sub(4).max(1))
+    {
+        employee::Entity::update_many()
+            .col_expr(employee::Column::RemovedAt, Expr::value(now))
+            .col_expr(employee::Column::UpdatedAt, Expr::value(now))
+            .filter(employee::Column::Id.is_in(chunk.iter().copied()))
+            .exec(txn)
+            .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,32 @@
+//! The storage layer: the only module that writes SQL. Every rule about stored data is written here once
+//! and asked for by name by GraphQL, the exports, the metrics, the probes, the sync, the HR import and the
+//! overrides:
+//!
+//! | rule | where |
+//! | --- | --- |
+//! | current agent (in CareSoft's latest list) | [`agents::is_current`] |
+//! | an agent without a link is UNMATCHED | [`links::match_status`] |
+//! | unmatched agents | [`AgentFilter::unmatched`] |
+//! | seated employee (MATCHED to a current agent) | [`links::seated_employee_ids`] |
+//! | staff without a seat | [`EmployeeFilter::without_seat`] |
+//! | agents per channel and status | [`agents::status_counts`] |
+//! | latest run, last success | [`runs::latest`], [`runs::last_success`] |
+//! | one writer at a time | [`begin_write`] |
+//!
+//! Layout, by table: [`agents`] (the mirror and its status and roster history), [`employees`] (HR),
+//! [`links`] (matches, candidates, link history, overrides), [`runs`] (sync runs), [`history`] (per-agent
+//! history for the API), [`pages`] (filtered, keyset-paged lists and their counts); [`connection`]
+//! (pools, migrations, engine limits) and [`lock`] (the write lock, beside the connection).
+
+pub mod agents;
+pub mod connection;
+pub mod employees;
+pub mod history;
+pub mod links;
+pub mod lock;
+pub mod pages;
+pub mod runs;
+
+pub use connection::{connect, connect_and_migrate, ping};
+pub use lock::{WriteTxn, begin_write, try_begin_write};
+pub use pages::{AgentFilter, AgentOrder, EmployeeFilter};
