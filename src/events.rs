@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sqlx::postgres::PgListener;
-use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, Statement};
+use sea_orm::{DatabaseBackend, DatabaseConnection, DbErr};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
@@ -88,12 +88,7 @@ impl EventBus {
         at: DateTime<Utc>,
     ) {
         if db.get_database_backend() == DatabaseBackend::Postgres {
-            let notify = Statement::from_sql_and_values(
-                DatabaseBackend::Postgres,
-                "SELECT pg_notify($1, $2)",
-                [CHANNEL.into(), run_id.to_string().into()],
-            );
-            if let Err(err) = db.execute_raw(notify).await {
+            if let Err(err) = store::connection::notify(db, CHANNEL, &run_id.to_string()).await {
                 tracing::warn!(error = %err, run_id, "cannot notify other replicas of a finished sync");
             }
             return;

@@ -1,5 +1,5 @@
 //! Database connections: pool sizing and SQLite pragmas per engine, migrations, the readiness ping, pool
-//! use for metrics, and each engine's bind-parameter limit.
+//! use for metrics, PostgreSQL notifications, and each engine's bind-parameter limit.
 
 use std::time::Duration;
 
@@ -7,6 +7,7 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr,
+    Statement,
 };
 
 /// Opens a pool for `url` with settings that suit each engine.
@@ -58,6 +59,17 @@ pub fn rows_per_statement(backend: DatabaseBackend, columns: usize) -> usize {
 /// Checks the database answers, for readiness probes.
 pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
     db.execute_unprepared("SELECT 1").await.map(|_| ())
+}
+
+/// Sends a PostgreSQL notification on `channel` (delivered to its listeners when this statement's
+/// transaction, here its own, commits).
+pub async fn notify(db: &DatabaseConnection, channel: &str, payload: &str) -> Result<(), DbErr> {
+    let statement = Statement::from_sql_and_values(
+        DatabaseBackend::Postgres,
+        "SELECT pg_notify($1, $2)",
+        [channel.into(), payload.into()],
+    );
+    db.execute_raw(statement).await.map(|_| ())
 }
 
 /// The pool's (size, idle connections), for the pool gauge.

@@ -243,13 +243,13 @@ impl AgentOrder {
             false => expr.gt(value),
         };
         match after {
-            AgentAfter::Id(after) => past(id.into(), Expr::val(*after).into()).into_condition(),
+            AgentAfter::Id(after) => past(id, Expr::val(*after)).into_condition(),
             AgentAfter::Username(name, after) => Cond::any()
-                .add(past(username_key(a()), Expr::val(name.clone()).into()))
+                .add(past(username_key(a()), Expr::val(name.clone())))
                 .add(
                     Cond::all()
                         .add(username_key(a()).eq(name.clone()))
-                        .add(past(id.into(), Expr::val(*after).into())),
+                        .add(past(id, Expr::val(*after))),
                 ),
             AgentAfter::LastChanged(at, after) => {
                 let changed = Expr::col((a(), agent::Column::LastChangedAt));
@@ -472,7 +472,7 @@ pub async fn employees(
     if let Some(after) = after {
         select.and_where(code.clone().gt(after));
     }
-    select.order_by_expr(code.into(), Order::Asc);
+    select.order_by_expr(code, Order::Asc);
     if let Some(limit) = limit {
         select.limit(limit);
     }

@@ -631,3 +631,104 @@ async fn a_scheduled_sync_skips_when_one_succeeded_recently() {
         1
     );
 }
+
+/// An agent list held in memory: the sync needs nothing of CareSoft but [`AgentDirectory`].
+#[derive(Debug)]
+struct InProcess(Vec<caresoft_bridge::caresoft::Agent>);
+
+impl caresoft_bridge::caresoft::AgentDirectory for InProcess {
+    fn fetch_agents(
+        &self,
+    ) -> futures_util::future::BoxFuture<
+        '_,
+        Result<Vec<caresoft_bridge::caresoft::Agent>, caresoft_bridge::caresoft::CareSoftError>,
+    > {
+        let agents = self.0.clone();
+        Box::pin(async move { Ok(agents) })
+    }
+}
+
+fn in_process_agent(id: i64, chat: &str) -> caresoft_bridge::caresoft::Agent {
+    caresoft_bridge::caresoft::Agent {
+        id,
+        username: Some(format!("Chuyên viên {id}")),
+        email: Some(format!("cv{id}@acme.vn")),
+        phone_no: None,
+        agent_id: None,
+        created_at: None,
+        updated_at: None,
+        group_id: Some(1),
+        group_name: Some("Chăm sóc khách hàng".into()),
+        role_id: None,
+        login_status: None,
+        call_status: Some("AVAILABLE".into()),
+        chat_status: Some(chat.into()),
+        ticket_status: None,
+    }
+}
+
+fn in_process_syncer(t: &TestDb, agents: Vec<caresoft_bridge::caresoft::Agent>) -> Syncer {
+    Syncer::new(
+        t.db.clone(),
+        Ok(std::sync::Arc::new(InProcess(agents))),
+        "acme".into(),
+        caresoft_bridge::config::MaxRemoval::default(),
+    )
+}
+
+on_both_engines!(
+    a_sync_mirrors_whatever_agent_directory_it_is_given,
+    |t: TestDb| async move {
+        let first = sync(&in_process_syncer(
+            &t,
+            vec![in_process_agent(1, "AVAILABLE"), in_process_agent(2, "LOGOUT")],
+        ))
+        .await;
+        let second = sync(&in_process_syncer(
+            &t,
+            vec![in_process_agent(1, "NOT AVAILABLE"), in_process_agent(2, "LOGOUT")],
+        ))
+        .await;
+
+        assert_eq!(first.outcome, SyncOutcome::Succeeded, "{:?}", first.error);
+        assert_eq!(first.counts.added, 2);
+        assert_eq!(second.outcome, SyncOutcome::Succeeded, "{:?}", second.error);
+        assert_eq!((second.counts.updated, second.counts.status_changes), (1, 1));
+        let row = agent::Entity::find_by_id(1)
+            .one(&t.db)
+            .await
+            .expect("query")
+            .expect("agent 1 mirrored");
+        assert_eq!(row.chat_status.as_str(), "NOT_AVAILABLE");
+    }
+);
+
+on_both_engines!(
+    a_syncer_without_a_source_records_a_failed_run_naming_the_missing_setting,
+    |t: TestDb| async move {
+        let missing = caresoft_bridge::config::ConfigError::Missing {
+            name: "CARESOFT_API_TOKEN",
+            needed_for: "sync",
+        };
+        let syncer = Syncer::new(
+            t.db.clone(),
+            Err(missing.into()),
+            "acme".into(),
+            caresoft_bridge::config::MaxRemoval::default(),
+        );
+
+        let report = sync(&syncer).await;
+
+        assert_eq!(report.outcome, SyncOutcome::Failed);
+        let error = report.error.expect("an error");
+        assert!(error.contains("CARESOFT_API_TOKEN is not set"), "{error}");
+        let run = sync_run::Entity::find_by_id(report.run_id)
+            .one(&t.db)
+            .await
+            .expect("query")
+            .expect("run recorded");
+        assert_eq!(run.outcome.as_str(), "failed");
+        assert_eq!(run.error.as_deref(), Some(error.as_str()));
+        assert_eq!(t.count("agents").await, 0);
+    }
+);
