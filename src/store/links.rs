@@ -50,7 +50,12 @@ pub fn seated_employee_ids() -> SelectStatement {
             a.clone(),
             Expr::col((a.clone(), agent::Column::Id)).equals((l.clone(), agent_link::Column::AgentId)),
         )
-        .and_where(Expr::col((l.clone(), agent_link::Column::Status)).eq(MatchStatus::Matched.as_str()))
+        // A literal, not a bound value, as when this rule was hand-written SQL: the planner then knows
+        // how many links are MATCHED without waiting for a custom plan (BENCHMARKS.md, storage layer A/B).
+        .and_where(
+            Expr::col((l.clone(), agent_link::Column::Status))
+                .eq(Expr::cust(format!("'{}'", MatchStatus::Matched.as_str()))),
+        )
         .and_where(is_current(a))
         .and_where(Expr::col((l, agent_link::Column::EmployeeId)).is_not_null())
         .to_owned()
