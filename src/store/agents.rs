@@ -12,7 +12,7 @@ use sea_orm::{
     Iterable, QueryFilter, QuerySelect,
 };
 
-use super::connection::rows_per_statement;
+use super::connection::{insert_all, rows_per_statement};
 use crate::domain::{Channel, ChannelStatus};
 
 /// "Current agent": an agent of CareSoft's latest list, i.e. not removed. `table` is the alias of
@@ -146,23 +146,8 @@ pub async fn write(
             .exec(txn)
             .await?;
     }
-    for chunk in writes.status_events.chunks(rows_per_statement(
-        backend,
-        status_event::Column::iter().count(),
-    )) {
-        status_event::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(txn)
-            .await?;
-    }
-    for chunk in writes.roster_changes.chunks(rows_per_statement(
-        backend,
-        roster_change::Column::iter().count(),
-    )) {
-        roster_change::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(txn)
-            .await?;
-    }
-    Ok(())
+    insert_all(txn, &writes.status_events).await?;
+    insert_all(txn, &writes.roster_changes).await
 }
 
 /// The status changes a run recorded for agents already mirrored (first sightings left out), in order.

@@ -6,8 +6,8 @@ use std::time::Duration;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr,
-    Statement,
+    ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseBackend,
+    DatabaseConnection, DbErr, EntityTrait, Iterable, Statement,
 };
 
 /// Opens a pool for `url` with settings that suit each engine.
@@ -54,6 +54,20 @@ pub fn rows_per_statement(backend: DatabaseBackend, columns: usize) -> usize {
         _ => 32_766,
     };
     (limit / columns.max(1)).max(1)
+}
+
+/// Inserts `rows` in as few statements as the engine's parameter limit allows.
+pub async fn insert_all<A>(db: &impl ConnectionTrait, rows: &[A]) -> Result<(), DbErr>
+where
+    A: ActiveModelTrait + Clone,
+{
+    let columns = <<A::Entity as EntityTrait>::Column as Iterable>::iter().count();
+    for chunk in rows.chunks(rows_per_statement(db.get_database_backend(), columns)) {
+        A::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Checks the database answers, for readiness probes.

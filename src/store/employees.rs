@@ -11,7 +11,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, Iterable, QueryFilter, QuerySelect,
 };
 
-use super::connection::rows_per_statement;
+use super::connection::{insert_all, rows_per_statement};
 
 /// "Still in HR": not marked removed by a `--replace` import.
 fn in_hr() -> sea_orm::sea_query::SimpleExpr {
@@ -125,11 +125,7 @@ pub async fn write(
 ) -> Result<(), DbErr> {
     let backend = txn.get_database_backend();
     let columns = employee::Column::iter().count();
-    for chunk in writes.inserts.chunks(rows_per_statement(backend, columns)) {
-        employee::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(txn)
-            .await?;
-    }
+    insert_all(txn, &writes.inserts).await?;
     let update_columns: Vec<employee::Column> = employee::Column::iter()
         .filter(|c| !matches!(c, employee::Column::Id | employee::Column::CreatedAt))
         .collect();

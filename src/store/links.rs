@@ -17,7 +17,7 @@ use sea_orm::{
 };
 
 use super::agents::is_current;
-use super::connection::rows_per_statement;
+use super::connection::{insert_all, rows_per_statement};
 use crate::domain::{MatchMethod, MatchStatus, OverrideKind};
 
 /// An agent's match status: its link's, UNMATCHED when it has none. `link` is the alias of the left-joined
@@ -118,14 +118,7 @@ pub async fn write(txn: &impl ConnectionTrait, writes: LinkWrites) -> Result<(),
             .exec_without_returning(txn)
             .await?;
     }
-    for chunk in writes.history.chunks(rows_per_statement(
-        backend,
-        link_history::Column::iter().count(),
-    )) {
-        link_history::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(txn)
-            .await?;
-    }
+    insert_all(txn, &writes.history).await?;
     for chunk in writes
         .candidate_agents
         .chunks(rows_per_statement(backend, 1).saturating_sub(1).max(1))
@@ -135,12 +128,7 @@ pub async fn write(txn: &impl ConnectionTrait, writes: LinkWrites) -> Result<(),
             .exec(txn)
             .await?;
     }
-    for chunk in writes.candidates.chunks(rows_per_statement(backend, 3)) {
-        link_candidate::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(txn)
-            .await?;
-    }
-    Ok(())
+    insert_all(txn, &writes.candidates).await
 }
 
 /// The current agents MATCHED to each of `employee_ids`, ordered by agent id.
