@@ -1,4 +1,5 @@
-//! The running service: database, syncer, GraphQL schema, HTTP server and scheduler wired together.
+//! The running service: database, syncer, HR puller, GraphQL schema, HTTP server and schedulers wired
+//! together.
 //! `Application::build` binds the listener first so tests can ask for port 0 and read the real port.
 
 use std::net::SocketAddr;
@@ -15,9 +16,10 @@ use crate::config::Settings;
 use crate::events::{EventBus, relay_postgres};
 use crate::graphql::auth::Tokens;
 use crate::graphql::{ApiDeps, build_schema};
+use crate::hr::HrPuller;
 use crate::http::{self, HttpState};
-use crate::sync::{SourceError, Syncer};
 use crate::sync::scheduler::{self, Schedule};
+use crate::sync::{SourceError, Syncer};
 
 /// A built, not yet running, service.
 #[derive(Debug)]
@@ -26,6 +28,8 @@ pub struct Application {
     router: axum::Router,
     syncer: Arc<Syncer>,
     schedule: Option<Schedule>,
+    hr: Arc<HrPuller>,
+    hr_schedule: Option<Schedule>,
     /// On PostgreSQL: the database URL and bus of the LISTEN/NOTIFY event relay.
     relay: Option<(String, DatabaseConnection, EventBus)>,
 }
@@ -47,6 +51,11 @@ pub fn syncer(settings: &Settings, db: DatabaseConnection, events: EventBus) -> 
     .with_events(events)
 }
 
+/// The puller of the HR source; without one every pull fails with the message saying what to set.
+pub fn hr_puller(settings: &Settings, db: DatabaseConnection, events: EventBus) -> HrPuller {
+    HrPuller::new(db, settings.hr.source("sync-hr"), settings.max_removal).with_events(events)
+}
+
 impl Application {
     /// Binds `listen` and assembles everything; refuses an open server on a non-loopback address.
     pub async fn build(
@@ -61,9 +70,11 @@ impl Application {
         let relay = (db.get_database_backend() == DatabaseBackend::Postgres)
             .then(|| (settings.database_url.clone(), db.clone(), events.clone()));
         let syncer = Arc::new(syncer(settings, db.clone(), events.clone()));
+        let hr = Arc::new(hr_puller(settings, db.clone(), events.clone()));
         let schema = build_schema(ApiDeps {
             db: db.clone(),
             syncer: syncer.clone(),
+            hr: hr.clone(),
             events,
             max_removal: settings.max_removal,
             introspection: settings.introspection,
@@ -73,6 +84,7 @@ impl Application {
             db,
             tokens: Arc::new(Tokens::from_settings(settings)),
             sync_interval: settings.sync_interval,
+            hr_sync_interval: settings.hr.source.as_ref().and(settings.hr.sync_interval),
             started: Instant::now(),
             documents: Arc::default(),
         };
@@ -95,11 +107,21 @@ impl Application {
             }
             None => None,
         };
+        let hr_schedule = match (&settings.hr.source, settings.hr.sync_interval) {
+            (Some(_), Some(interval)) => Some(Schedule {
+                interval,
+                at: settings.hr.sync_at,
+                timezone: settings.caresoft.timezone,
+            }),
+            _ => None,
+        };
         Ok(Self {
             listener,
             router,
             syncer,
             schedule,
+            hr,
+            hr_schedule,
             relay,
         })
     }
@@ -114,15 +136,28 @@ impl Application {
         self.syncer.clone()
     }
 
+    /// The HR puller shared by the API and the HR schedule.
+    pub fn hr_puller(&self) -> Arc<HrPuller> {
+        self.hr.clone()
+    }
+
     /// Serves until `shutdown` is cancelled, then lets in-flight requests and any running sync finish.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let scheduler = self.schedule.map(|schedule| {
-            tokio::spawn(scheduler::run(
+        let mut schedulers = Vec::new();
+        if let Some(schedule) = self.schedule {
+            schedulers.push(tokio::spawn(scheduler::run(
                 self.syncer.clone(),
                 schedule,
                 shutdown.clone(),
-            ))
-        });
+            )));
+        }
+        if let Some(schedule) = self.hr_schedule {
+            schedulers.push(tokio::spawn(scheduler::run(
+                self.hr.clone(),
+                schedule,
+                shutdown.clone(),
+            )));
+        }
         if let Some((url, db, events)) = self.relay {
             tokio::spawn(relay_postgres(url, db, events, shutdown.clone()));
         }
@@ -131,7 +166,7 @@ impl Application {
             .with_graceful_shutdown(async move { stop.cancelled().await })
             .await
             .context("HTTP server failed")?;
-        if let Some(task) = scheduler {
+        for task in schedulers {
             let _ = task.await;
         }
         Ok(())

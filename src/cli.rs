@@ -13,7 +13,7 @@ use crate::events::EventBus;
 use crate::export::{ExportFormat, ExportKind};
 use crate::hr::{self, ImportError, ImportOptions};
 use crate::reconcile::overrides;
-use crate::sync::SyncRequest;
+use crate::sync::{Job, Runner, SyncRequest};
 use crate::{app, demo, export, graphql, store};
 
 /// Exit statuses: 0 success, 1 failure, 3 refused by a guard, 78 configuration error (sysexits' EX_CONFIG).
@@ -62,6 +62,19 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
         /// Apply even when more than BRIDGE_MAX_REMOVAL of the agents would be removed.
+        #[arg(long)]
+        allow_mass_removal: bool,
+        /// Print the report as JSON instead of the summary line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Pull the HR source (HR_DATABASE_URL with HR_QUERY, or HR_FILE) now: a full snapshot, behind the
+    /// mass-removal guard.
+    SyncHr {
+        /// Print what would change and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Apply even when more than BRIDGE_MAX_REMOVAL of the employees would be removed.
         #[arg(long)]
         allow_mass_removal: bool,
         /// Print the report as JSON instead of the summary line.
@@ -141,6 +154,18 @@ impl Cli {
                     json,
                 )
                 .await
+            }
+            Command::SyncHr {
+                dry_run,
+                allow_mass_removal,
+                json,
+            } => {
+                let request = SyncRequest {
+                    dry_run,
+                    allow_mass_removal,
+                    ..SyncRequest::new(Trigger::Cli)
+                };
+                run_sync_hr(&settings, request, json).await
             }
             Command::ImportEmployees {
                 file,
@@ -246,9 +271,31 @@ async fn run_sync(settings: &Settings, request: SyncRequest, json: bool) -> Exit
         Err(err) => return fail(format!("sync failed: cannot open the database: {err}")),
     };
     let syncer = app::syncer(settings, db, EventBus::new());
-    let report = match syncer.run(request).await {
+    report_run(&syncer, request, json, "sync").await
+}
+
+async fn run_sync_hr(settings: &Settings, request: SyncRequest, json: bool) -> ExitStatus {
+    if let Err(err) = settings.hr.source("sync-hr") {
+        return config_error(err);
+    }
+    let db = match store::connect_and_migrate(&settings.database_url).await {
+        Ok(db) => db,
+        Err(err) => return fail(format!("sync-hr failed: cannot open the database: {err}")),
+    };
+    let puller = app::hr_puller(settings, db, EventBus::new());
+    report_run(&puller, request, json, "sync-hr").await
+}
+
+/// Runs once, prints the preview and summary (or JSON), and maps the outcome to the exit status.
+async fn report_run<J: Job>(
+    runner: &Runner<J>,
+    request: SyncRequest,
+    json: bool,
+    command: &str,
+) -> ExitStatus {
+    let report = match runner.run(request).await {
         Ok(report) => report,
-        Err(err) => return fail(format!("sync failed: cannot record the run: {err}")),
+        Err(err) => return fail(format!("{command} failed: cannot record the run: {err}")),
     };
     if json {
         println!("{}", report.to_json());
@@ -295,6 +342,9 @@ async fn run_import(
             } else {
                 for error in &report.skipped {
                     eprintln!("  skipped {}: {error}", file.display());
+                }
+                for line in &report.preview {
+                    println!("  {line}");
                 }
                 println!("{}", report.summary_line());
             }

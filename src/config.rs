@@ -12,6 +12,7 @@ use chrono_tz::Tz;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::caresoft::ClientConfig;
+use crate::hr::source::{DatabaseSource, HrSource, SettingError};
 
 /// Where `DATABASE_URL` points when it is not set: an embedded SQLite file beside the process.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://caresoft-bridge.db?mode=rwc";
@@ -37,6 +38,13 @@ pub enum ConfigError {
     /// The combination of settings is unsafe.
     #[error("{0}")]
     Unsafe(String),
+    /// None of the alternatives a command needs is set.
+    #[error("{names} is set: {needed_for} needs one")]
+    MissingOneOf {
+        /// The alternatives, phrased "neither A nor B".
+        names: &'static str,
+        needed_for: &'static str,
+    },
 }
 
 /// Output format of the logs.
@@ -129,6 +137,107 @@ impl CareSoftSettings {
     }
 }
 
+/// Where the HR table is pulled from, and when (DESIGN.md part 2, "HR where it lives").
+#[derive(Debug, Clone)]
+pub struct HrSettings {
+    /// `HR_DATABASE_URL` + `HR_QUERY`, or `HR_FILE`; `None` when neither is set (imports only).
+    pub source: Option<HrSource>,
+    /// `HR_SYNC_INTERVAL`: `1h` when a source is set, `None` when off (`0`).
+    pub sync_interval: Option<Duration>,
+    /// `HR_SYNC_AT`: a daily time of day in `CARESOFT_TIMEZONE`.
+    pub sync_at: Option<NaiveTime>,
+}
+
+impl HrSettings {
+    /// The source, or an error saying what to set.
+    pub fn source(&self, needed_for: &'static str) -> Result<HrSource, ConfigError> {
+        self.source.clone().ok_or(ConfigError::MissingOneOf {
+            names: "neither HR_DATABASE_URL (with HR_QUERY) nor HR_FILE",
+            needed_for,
+        })
+    }
+
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let timeout = match get("HR_QUERY_TIMEOUT") {
+            None => Duration::from_secs(60),
+            Some(value) => parse_duration("HR_QUERY_TIMEOUT", &value)?
+                .filter(|d| *d >= Duration::from_secs(1))
+                .ok_or_else(|| ConfigError::Invalid {
+                    name: "HR_QUERY_TIMEOUT",
+                    value,
+                    reason: "must be at least 1s".into(),
+                })?,
+        };
+        let source = match (get("HR_DATABASE_URL"), get("HR_QUERY"), get("HR_FILE")) {
+            (None, None, None) => None,
+            (Some(_), _, Some(_)) => {
+                return Err(ConfigError::Unsafe(
+                    "HR_DATABASE_URL and HR_FILE are both set: set one HR source".into(),
+                ));
+            }
+            (None, Some(_), None) => {
+                return Err(ConfigError::Missing {
+                    name: "HR_DATABASE_URL",
+                    needed_for: "HR_QUERY",
+                });
+            }
+            (Some(_), None, _) => {
+                return Err(ConfigError::Missing {
+                    name: "HR_QUERY",
+                    needed_for: "HR_DATABASE_URL",
+                });
+            }
+            (Some(url), Some(query), None) => {
+                let scheme = url.split_once("://").map_or("", |(scheme, _)| scheme);
+                // The URL is a secret: errors show its scheme only.
+                let shown = format!("{scheme}://…");
+                let source = DatabaseSource::new(SecretString::from(url), query.clone(), timeout)
+                    .map_err(|err| match err {
+                    SettingError::Url(reason) => ConfigError::Invalid {
+                        name: "HR_DATABASE_URL",
+                        value: shown,
+                        reason,
+                    },
+                    SettingError::Query(reason) => ConfigError::Invalid {
+                        name: "HR_QUERY",
+                        value: query,
+                        reason,
+                    },
+                })?;
+                Some(HrSource::Database(source))
+            }
+            (None, query, Some(path)) => {
+                if query.is_some() {
+                    return Err(ConfigError::Unsafe(
+                        "HR_QUERY is set with HR_FILE: a query needs HR_DATABASE_URL; unset one"
+                            .into(),
+                    ));
+                }
+                Some(HrSource::File(path.into()))
+            }
+        };
+        let sync_interval = match get("HR_SYNC_INTERVAL") {
+            None => Some(Duration::from_secs(3600)),
+            Some(value) => match parse_duration("HR_SYNC_INTERVAL", &value)? {
+                Some(d) if d < Duration::from_secs(1) => {
+                    return Err(ConfigError::Invalid {
+                        name: "HR_SYNC_INTERVAL",
+                        value,
+                        reason: "must be at least 1s (or 0 for off)".into(),
+                    });
+                }
+                other => other,
+            },
+        };
+        let sync_at = parse_time_of_day("HR_SYNC_AT", get("HR_SYNC_AT"))?;
+        Ok(Self {
+            source,
+            sync_interval,
+            sync_at,
+        })
+    }
+}
+
 /// Every setting of caresoft-bridge.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -140,6 +249,7 @@ pub struct Settings {
     /// Optional daily time of day, in `CARESOFT_TIMEZONE`.
     pub sync_at: Option<NaiveTime>,
     pub max_removal: MaxRemoval,
+    pub hr: HrSettings,
     pub admin_tokens: Vec<SecretString>,
     pub read_tokens: Vec<SecretString>,
     pub cors_origins: Vec<String>,
@@ -233,16 +343,8 @@ impl Settings {
                 other => other,
             },
         };
-        let sync_at = match get("BRIDGE_SYNC_AT") {
-            None => None,
-            Some(value) => Some(NaiveTime::parse_from_str(&value, "%H:%M").map_err(|_| {
-                ConfigError::Invalid {
-                    name: "BRIDGE_SYNC_AT",
-                    value,
-                    reason: "expected a time of day such as 02:00".into(),
-                }
-            })?),
-        };
+        let sync_at = parse_time_of_day("BRIDGE_SYNC_AT", get("BRIDGE_SYNC_AT"))?;
+        let hr = HrSettings::from_lookup(&get)?;
         let max_removal = match get("BRIDGE_MAX_REMOVAL") {
             None => MaxRemoval::default(),
             Some(value) => MaxRemoval::parse(&value).map_err(|reason| ConfigError::Invalid {
@@ -282,6 +384,7 @@ impl Settings {
             sync_interval,
             sync_at,
             max_removal,
+            hr,
             admin_tokens: split_tokens(get("BRIDGE_ADMIN_TOKENS")),
             read_tokens: split_tokens(get("BRIDGE_READ_TOKENS")),
             cors_origins: get("BRIDGE_CORS_ORIGINS")
@@ -337,6 +440,21 @@ fn parse_duration(name: &'static str, value: &str) -> Result<Option<Duration>, C
             value: value.to_string(),
             reason: format!("{err}; expected a duration such as 24h, 15m or 0 for off"),
         })
+}
+
+fn parse_time_of_day(
+    name: &'static str,
+    value: Option<String>,
+) -> Result<Option<NaiveTime>, ConfigError> {
+    value
+        .map(|value| {
+            NaiveTime::parse_from_str(&value, "%H:%M").map_err(|_| ConfigError::Invalid {
+                name,
+                value,
+                reason: "expected a time of day such as 02:00".into(),
+            })
+        })
+        .transpose()
 }
 
 fn parse_listen(value: &str) -> Result<SocketAddr, ConfigError> {

@@ -6,8 +6,8 @@ use std::io::Write;
 use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::{DatabaseConnection, DbErr};
 
-use crate::store::{self, pages};
 use crate::store::pages::{AgentFilter, AgentOrder, EmployeeFilter, PageRead};
+use crate::store::{self, pages};
 
 /// What to export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

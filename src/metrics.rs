@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sea_orm::DatabaseConnection;
 
+use crate::domain::SyncSource;
 use crate::store::{self, AgentFilter, EmployeeFilter};
 
 /// Buckets for durations, from a fast HTTP request to a slow sync.
@@ -41,11 +42,16 @@ fn describe() {
     metrics::describe_histogram!(
         "caresoft_bridge_sync_duration_seconds",
         metrics::Unit::Seconds,
-        "Duration of sync runs, by outcome."
+        "Duration of runs, by source (caresoft, hr) and outcome."
     );
     metrics::describe_counter!(
         "caresoft_bridge_syncs_total",
-        "Sync runs, by outcome and trigger."
+        "Runs, by source (caresoft, hr), outcome and trigger."
+    );
+    metrics::describe_gauge!(
+        "caresoft_bridge_last_success_timestamp_seconds",
+        metrics::Unit::Seconds,
+        "When the latest successful run of each source (caresoft, hr) finished, in Unix seconds."
     );
     metrics::describe_counter!(
         "caresoft_bridge_caresoft_requests_total",
@@ -74,11 +80,16 @@ fn describe() {
     );
 }
 
-/// Records a finished sync run.
-pub fn record_sync(outcome: &'static str, trigger: &'static str, duration: Duration) {
-    metrics::counter!("caresoft_bridge_syncs_total", "outcome" => outcome, "trigger" => trigger)
+/// Records a finished run of `source`.
+pub fn record_sync(
+    source: &'static str,
+    outcome: &'static str,
+    trigger: &'static str,
+    duration: Duration,
+) {
+    metrics::counter!("caresoft_bridge_syncs_total", "source" => source, "outcome" => outcome, "trigger" => trigger)
         .increment(1);
-    metrics::histogram!("caresoft_bridge_sync_duration_seconds", "outcome" => outcome)
+    metrics::histogram!("caresoft_bridge_sync_duration_seconds", "source" => source, "outcome" => outcome)
         .record(duration.as_secs_f64());
 }
 
@@ -126,6 +137,14 @@ async fn refresh_gauges(db: &DatabaseConnection) {
         match count {
             Ok(count) => metrics::gauge!(name).set(count as f64),
             Err(err) => tracing::warn!(error = %err, metric = name, "metrics: cannot count"),
+        }
+    }
+    for source in SyncSource::ALL {
+        match store::runs::last_success(db, *source).await {
+            Ok(Some(last)) => metrics::gauge!("caresoft_bridge_last_success_timestamp_seconds", "source" => source.as_str())
+                .set(last.finished_at.timestamp_millis() as f64 / 1000.0),
+            Ok(None) => {}
+            Err(err) => tracing::warn!(error = %err, "metrics: cannot read the last successful run"),
         }
     }
     let (size, idle) = store::connection::pool_use(db);

@@ -18,6 +18,7 @@ use caresoft_bridge::config::{ConfigError, MaxRemoval};
 use caresoft_bridge::events::EventBus;
 use caresoft_bridge::graphql::auth::Role;
 use caresoft_bridge::graphql::{ApiDeps, build_schema, with_request_data};
+use caresoft_bridge::hr::HrPuller;
 use caresoft_bridge::sync::Syncer;
 use sea_orm::sqlx::{self, AssertSqlSafe, PgPool, SqlitePool};
 use sea_orm::{DatabaseBackend, DatabaseConnection};
@@ -198,6 +199,14 @@ impl Floor {
         let schema = build_schema(ApiDeps {
             db: recorded.clone(),
             syncer: Arc::new(syncer),
+            hr: Arc::new(HrPuller::new(
+                recorded.clone(),
+                Err(ConfigError::MissingOneOf {
+                    names: "neither HR_DATABASE_URL (with HR_QUERY) nor HR_FILE",
+                    needed_for: "sync-hr",
+                }),
+                MaxRemoval::default(),
+            )),
             events: EventBus::new(),
             max_removal: MaxRemoval::default(),
             introspection: false,

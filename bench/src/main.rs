@@ -318,7 +318,14 @@ fn server_binary(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
     // `cargo run` tells its child where cargo is; the build is a no-op when the binary is fresh.
     if let Some(cargo) = std::env::var_os("CARGO") {
         let mut build = std::process::Command::new(cargo);
-        build.args(["build", "-p", "caresoft-bridge", "--bin", "caresoft-bridge", "--quiet"]);
+        build.args([
+            "build",
+            "-p",
+            "caresoft-bridge",
+            "--bin",
+            "caresoft-bridge",
+            "--quiet",
+        ]);
         if !cfg!(debug_assertions) {
             build.arg("--release");
         }

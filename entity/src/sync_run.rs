@@ -1,8 +1,8 @@
-//! `sync_runs`: one row per sync attempt, whatever its outcome.
+//! `sync_runs`: one row per run, whatever its outcome: a CareSoft sync or a pull of the HR source.
 
 use sea_orm::entity::prelude::*;
 
-use crate::vocabulary::{SyncOutcome, Trigger};
+use crate::vocabulary::{SyncOutcome, SyncSource, Trigger};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "sync_runs")]
@@ -10,6 +10,7 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub trigger: Trigger,
+    pub source: SyncSource,
     pub domain: String,
     pub started_at: DateTimeUtc,
     pub finished_at: Option<DateTimeUtc>,
@@ -19,9 +20,13 @@ pub struct Model {
     pub updated: i64,
     pub removed: i64,
     pub returned: i64,
+    /// HR pulls: employees marked removed earlier and present again.
+    pub restored: i64,
     pub unchanged: i64,
     pub status_changes: i64,
     pub error: Option<String>,
+    /// HR file pulls: the digest of the file applied, so an unchanged file is not parsed again.
+    pub source_digest: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,5 +1,5 @@
 //! The shared vocabulary of caresoft-bridge: channels and their statuses, match statuses and methods,
-//! employee statuses, sync triggers and outcomes, link causes and override kinds, each with the spelling
+//! employee statuses, sync triggers, sources and outcomes, link causes and override kinds, each with the spelling
 //! stored in the database (which is also the GraphQL enum value where the API shows it).
 //!
 //! The entities store these typed (sea-orm active enums), so a value this program did not write is a
@@ -122,7 +122,18 @@ stored_enum! {
 
 stored_enum! {
     /// What caused a link to change.
-    LinkCause { Sync => "sync", Import => "import", Override => "override" }
+    LinkCause {
+        Sync => "sync",
+        Import => "import",
+        Override => "override",
+        /// A pull of the HR source (`HR_DATABASE_URL` or `HR_FILE`).
+        Hr => "hr",
+    }
+}
+
+stored_enum! {
+    /// What a run reads: CareSoft's agent list, or the enterprise's HR source.
+    SyncSource { Caresoft => "caresoft", Hr => "hr" }
 }
 
 stored_enum! {
@@ -159,7 +170,10 @@ mod tests {
     fn stored_spellings_round_trip() {
         for status in ChannelStatus::ALL {
             assert_eq!(ChannelStatus::parse(status.as_str()), Some(*status));
-            assert_eq!(ChannelStatus::try_from_value(&status.to_value()).ok(), Some(*status));
+            assert_eq!(
+                ChannelStatus::try_from_value(&status.to_value()).ok(),
+                Some(*status)
+            );
         }
         assert_eq!(ChannelStatus::parse("NOT AVAILABLE"), None);
     }

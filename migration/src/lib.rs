@@ -8,6 +8,7 @@ mod m20261124_000002_create_reconcile;
 mod m20261124_000003_index_status_events_run;
 mod m20261201_000001_add_agent_fingerprint;
 mod m20261201_000002_index_agents_by_group_and_status;
+mod m20261202_000001_add_run_source;
 
 /// All migrations, oldest first.
 #[derive(Debug)]
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000003_index_status_events_run::Migration),
             Box::new(m20261201_000001_add_agent_fingerprint::Migration),
             Box::new(m20261201_000002_index_agents_by_group_and_status::Migration),
+            Box::new(m20261202_000001_add_run_source::Migration),
         ]
     }
 }

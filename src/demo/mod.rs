@@ -15,10 +15,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::{Application, shutdown_signal};
 use crate::config::Settings;
-use crate::store;
 use crate::domain::Trigger;
 use crate::hr::{ImportOptions, import_rows};
 use crate::http::ide::EXAMPLES;
+use crate::store;
 use crate::sync::SyncRequest;
 use stand_in::{StandIn, StandInConfig};
 

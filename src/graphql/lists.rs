@@ -11,7 +11,9 @@ use super::errors::{ApiError, OrInternal};
 use super::loaders::{Loaders, asks_for_links, prefetch_agents};
 use super::pagination::{Cursor, page_size};
 use super::types::{Agent, AgentOrderBy, Channel, ChannelStatus, Employee};
-use crate::store::pages::{self, AgentFilter, AgentOrder, ChannelStatusFilter, EmployeeFilter, PageRead};
+use crate::store::pages::{
+    self, AgentFilter, AgentOrder, ChannelStatusFilter, EmployeeFilter, PageRead,
+};
 
 /// Relay page information.
 #[derive(Debug, Clone, SimpleObject)]
@@ -185,12 +187,19 @@ pub async fn agents(
         None => None,
     };
     let mut nodes: Vec<Agent> = if asks.rows {
-        pages::agents(db, &filter, order, after.as_ref(), Some(limit + 1), asks.read)
-            .await
-            .or_internal()?
-            .into_iter()
-            .map(Agent::from_page)
-            .collect()
+        pages::agents(
+            db,
+            &filter,
+            order,
+            after.as_ref(),
+            Some(limit + 1),
+            asks.read,
+        )
+        .await
+        .or_internal()?
+        .into_iter()
+        .map(Agent::from_page)
+        .collect()
     } else {
         Vec::new()
     };

@@ -11,7 +11,7 @@ use entity::{agent, agent_link, employee, link_history, roster_change, status_ev
 use sea_orm::{DatabaseConnection, DbErr};
 
 use super::types::Agent;
-use crate::domain::MatchMethod;
+use crate::domain::{MatchMethod, SyncSource};
 use crate::store;
 
 /// The loader behind every key type below.
@@ -261,7 +261,10 @@ impl Loader<LastSuccessKey> for DbLoader {
         &self,
         _: &[LastSuccessKey],
     ) -> Result<HashMap<LastSuccessKey, Self::Value>, DbErr> {
-        let last = store::runs::last_success(&self.db).await?;
-        Ok(last.map(|last| (LastSuccessKey, last)).into_iter().collect())
+        let last = store::runs::last_success(&self.db, SyncSource::Caresoft).await?;
+        Ok(last
+            .map(|last| (LastSuccessKey, last))
+            .into_iter()
+            .collect())
     }
 }

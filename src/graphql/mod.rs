@@ -23,6 +23,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::config::MaxRemoval;
 use crate::events::EventBus;
+use crate::hr::HrPuller;
 use crate::sync::Syncer;
 
 /// The schema type served at `/graphql`.
@@ -38,6 +39,7 @@ pub const MAX_COMPLEXITY: usize = 10_000;
 pub struct ApiDeps {
     pub db: DatabaseConnection,
     pub syncer: Arc<Syncer>,
+    pub hr: Arc<HrPuller>,
     pub events: EventBus,
     pub max_removal: MaxRemoval,
     pub introspection: bool,
@@ -50,6 +52,7 @@ pub fn build_schema(deps: ApiDeps) -> AppSchema {
         .limit_complexity(MAX_COMPLEXITY)
         .data(deps.db)
         .data(deps.syncer)
+        .data(deps.hr)
         .data(deps.events)
         .data(deps.max_removal);
     if !deps.introspection {

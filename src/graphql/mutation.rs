@@ -1,4 +1,4 @@
-//! The mutation root (admin only): sync now, manual overrides, and employee upserts that share the CSV
+//! The mutation root (admin only): sync CareSoft or pull HR now, manual overrides, and employee upserts that share the CSV
 //! import's validation, transaction and mass-removal guard.
 
 use std::sync::Arc;
@@ -12,11 +12,35 @@ use super::query::parse_id;
 use super::types::{Agent, EmployeeStatus, SyncRun, agent_by_id};
 use crate::config::MaxRemoval;
 use crate::domain::{self, Trigger};
+use crate::hr::HrPuller;
 use crate::hr::csv_parse::{RawEmployee, RowError, validate_rows};
 use crate::hr::{ImportError, ImportOptions, import_rows};
 use crate::reconcile::overrides::{self, OverrideError};
 use crate::store;
-use crate::sync::{SyncRequest, Syncer};
+use crate::sync::{Job, Runner, SyncRequest, Syncer};
+
+/// Runs `runner` once for the API and loads its run.
+async fn run_now<J: Job>(
+    ctx: &Context<'_>,
+    runner: Arc<Runner<J>>,
+    dry_run: Option<bool>,
+    allow_mass_removal: Option<bool>,
+) -> async_graphql::Result<SyncRun> {
+    let request = SyncRequest {
+        dry_run: dry_run.unwrap_or(false),
+        allow_mass_removal: allow_mass_removal.unwrap_or(false),
+        ..SyncRequest::new(Trigger::Api)
+    };
+    // On a task of its own: a client that disconnects must not cancel a run half-way and leave it
+    // recorded as running forever.
+    let report = tokio::spawn(async move { runner.run(request).await })
+        .await
+        .or_internal()?
+        .or_internal()?;
+    let db = ctx.data_unchecked::<DatabaseConnection>();
+    let run = store::runs::by_id(db, report.run_id).await.or_internal()?;
+    run.map(SyncRun).ok_or_else(|| ApiError::Internal.into())
+}
 
 /// Writes; every field needs an admin token.
 #[derive(Debug, Default)]
@@ -90,27 +114,31 @@ async fn reload(ctx: &Context<'_>, agent_id: i64) -> async_graphql::Result<Agent
 
 #[Object]
 impl Mutation {
-    /// Runs a sync now and returns its run (waits if one is already running).
+    /// Runs a sync of CareSoft's agents now and returns its run (waits if a run is already going on).
+    /// `allowMassRemoval` applies a sync that would remove more than `BRIDGE_MAX_REMOVAL` of the agents.
     #[graphql(guard = "AdminOnly")]
     async fn sync_now(
         &self,
         ctx: &Context<'_>,
         #[graphql(default_with = "Some(false)")] dry_run: Option<bool>,
+        #[graphql(default_with = "Some(false)")] allow_mass_removal: Option<bool>,
     ) -> async_graphql::Result<SyncRun> {
         let syncer = ctx.data_unchecked::<Arc<Syncer>>().clone();
-        let request = SyncRequest {
-            dry_run: dry_run.unwrap_or(false),
-            ..SyncRequest::new(Trigger::Api)
-        };
-        // On a task of its own: a client that disconnects must not cancel a sync half-way and leave its
-        // run recorded as running forever.
-        let report = tokio::spawn(async move { syncer.run(request).await })
-            .await
-            .or_internal()?
-            .or_internal()?;
-        let db = ctx.data_unchecked::<DatabaseConnection>();
-        let run = store::runs::by_id(db, report.run_id).await.or_internal()?;
-        run.map(SyncRun).ok_or_else(|| ApiError::Internal.into())
+        run_now(ctx, syncer, dry_run, allow_mass_removal).await
+    }
+
+    /// Pulls the HR source (`HR_DATABASE_URL` or `HR_FILE`) now and returns its run (waits if a run is
+    /// already going on). `allowMassRemoval` applies a pull that would remove more than
+    /// `BRIDGE_MAX_REMOVAL` of the employees.
+    #[graphql(guard = "AdminOnly")]
+    async fn sync_hr_now(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "Some(false)")] dry_run: Option<bool>,
+        #[graphql(default_with = "Some(false)")] allow_mass_removal: Option<bool>,
+    ) -> async_graphql::Result<SyncRun> {
+        let puller = ctx.data_unchecked::<Arc<HrPuller>>().clone();
+        run_now(ctx, puller, dry_run, allow_mass_removal).await
     }
 
     /// Links an agent to an employee whatever the keys say (MATCHED by MANUAL); survives syncs and imports.

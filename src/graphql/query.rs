@@ -1,6 +1,8 @@
 //! The query root: the contract's lists and lookups, plus what admins and reporting tools need around
 //! them (ordering, departed staff, status aggregates, the review list, freshness).
 
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
@@ -9,24 +11,65 @@ use super::errors::{ApiError, OrInternal};
 use super::lists::{self, AgentConnection, ChannelStatusInput, EmployeeConnection};
 use super::types::{
     Agent, AgentOrderBy, Employee, EmployeeStatus, Group, MatchStatus, StatusCount, SyncRun,
-    agent_by_id, status_counts,
+    SyncSource, agent_by_id, status_counts,
 };
+use crate::domain;
+use crate::hr::HrPuller;
 use crate::reconcile::overrides;
 use crate::store::{self, AgentFilter, EmployeeFilter};
+use crate::sync::{Job as _, Syncer};
 
 /// Reads.
 #[derive(Debug, Default)]
 pub struct Query;
 
-/// How fresh the mirror is.
+/// How fresh the mirror is. The top-level fields are the CareSoft mirror's; `sources` has both sources.
 #[derive(Debug, Clone, SimpleObject)]
 pub struct Freshness {
-    /// The latest run, whatever its outcome.
+    /// The latest CareSoft sync, whatever its outcome.
     pub last_run: Option<SyncRun>,
-    /// When the latest successful sync finished.
+    /// When the latest successful CareSoft sync finished.
     pub last_success_at: Option<DateTime<Utc>>,
     /// Seconds since then.
     pub age_seconds: Option<i64>,
+    /// Each source: CareSoft's agent list, then the HR source.
+    pub sources: Vec<SourceFreshness>,
+}
+
+/// How fresh the data of one source is.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct SourceFreshness {
+    pub source: SyncSource,
+    /// Whether the source is set up (CareSoft's domain and token; `HR_DATABASE_URL` or `HR_FILE`).
+    pub configured: bool,
+    /// Its latest run, whatever its outcome.
+    pub last_run: Option<SyncRun>,
+    /// When its latest successful run finished.
+    pub last_success_at: Option<DateTime<Utc>>,
+    /// Seconds since then.
+    pub age_seconds: Option<i64>,
+}
+
+async fn source_freshness(
+    db: &DatabaseConnection,
+    source: domain::SyncSource,
+    configured: bool,
+) -> async_graphql::Result<SourceFreshness> {
+    let last_run = store::runs::latest(db, 1, Some(source))
+        .await
+        .or_internal()?
+        .pop();
+    let last_success_at = store::runs::last_success(db, source)
+        .await
+        .or_internal()?
+        .map(|last| last.finished_at);
+    Ok(SourceFreshness {
+        source: source.into(),
+        configured,
+        last_run: last_run.map(SyncRun),
+        last_success_at,
+        age_seconds: last_success_at.map(|t| (Utc::now() - t).num_seconds()),
+    })
 }
 
 /// A manual link whose employee is no longer in HR (the agent falls back to its computed match).
@@ -198,11 +241,12 @@ impl Query {
         Ok(status_counts(&totals))
     }
 
-    /// The latest sync runs, newest first (at most 100).
+    /// The latest runs, newest first (at most 100): of one source, or of both when `source` is omitted.
     async fn sync_runs(
         &self,
         ctx: &Context<'_>,
         #[graphql(default_with = "Some(20)")] first: Option<i32>,
+        source: Option<SyncSource>,
     ) -> async_graphql::Result<Vec<SyncRun>> {
         let first = first.unwrap_or(20);
         if !(0..=100).contains(&first) {
@@ -212,22 +256,32 @@ impl Query {
             .into());
         }
         let db = ctx.data_unchecked::<DatabaseConnection>();
-        let rows = store::runs::latest(db, first as u64).await.or_internal()?;
+        let rows = store::runs::latest(db, first as u64, source.map(Into::into))
+            .await
+            .or_internal()?;
         Ok(rows.into_iter().map(SyncRun).collect())
     }
 
-    /// How fresh the mirror is: the latest run and the age of the latest success.
+    /// How fresh the data is: for each source, its latest run and the age of its latest success.
     async fn freshness(&self, ctx: &Context<'_>) -> async_graphql::Result<Freshness> {
         let db = ctx.data_unchecked::<DatabaseConnection>();
-        let last_run = store::runs::latest(db, 1).await.or_internal()?.pop();
-        let last_success_at = store::runs::last_success(db)
-            .await
-            .or_internal()?
-            .map(|last| last.finished_at);
+        let caresoft = source_freshness(
+            db,
+            domain::SyncSource::Caresoft,
+            ctx.data_unchecked::<Arc<Syncer>>().job().configured(),
+        )
+        .await?;
+        let hr = source_freshness(
+            db,
+            domain::SyncSource::Hr,
+            ctx.data_unchecked::<Arc<HrPuller>>().job().configured(),
+        )
+        .await?;
         Ok(Freshness {
-            last_run: last_run.map(SyncRun),
-            last_success_at,
-            age_seconds: last_success_at.map(|t| (Utc::now() - t).num_seconds()),
+            last_run: caresoft.last_run.clone(),
+            last_success_at: caresoft.last_success_at,
+            age_seconds: caresoft.age_seconds,
+            sources: vec![caresoft, hr],
         })
     }
 

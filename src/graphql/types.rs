@@ -88,8 +88,18 @@ api_enum! {
 }
 
 api_enum! {
-    /// How a sync ended.
+    /// How a run ended.
     SyncOutcome => domain::SyncOutcome { Running, Succeeded, Failed, Refused, DryRun }
+}
+
+api_enum! {
+    /// What a run reads.
+    SyncSource => domain::SyncSource {
+        /// CareSoft's agent list (`sync`, `syncNow`, the sync schedule).
+        Caresoft,
+        /// The enterprise's HR source, `HR_DATABASE_URL` or `HR_FILE` (`sync-hr`, `syncHrNow`, the HR schedule).
+        Hr,
+    }
 }
 
 api_enum! {
@@ -278,11 +288,16 @@ impl Agent {
             .await
     }
     /// The employee holding this seat; null unless MATCHED.
-    async fn employee(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Cow<'_, Employee>>> {
+    async fn employee(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Cow<'_, Employee>>> {
         if let Relation::Read(employee) = &self.employee {
             return Ok(employee.as_ref().map(Cow::Borrowed));
         }
-        let Some(employee_id) = self.with_link_of(ctx, |l| l.and_then(|l| l.employee_id)).await?
+        let Some(employee_id) = self
+            .with_link_of(ctx, |l| l.and_then(|l| l.employee_id))
+            .await?
         else {
             return Ok(None);
         };
@@ -383,7 +398,11 @@ impl Employee {
     /// The current seats MATCHED to this employee (people holding two seats show up here).
     async fn agents(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Agent>> {
         let seats = load_one(ctx, SeatsKey(self.0.id)).await.or_internal()?;
-        Ok(seats.unwrap_or_default().into_iter().map(Agent::new).collect())
+        Ok(seats
+            .unwrap_or_default()
+            .into_iter()
+            .map(Agent::new)
+            .collect())
     }
 }
 
@@ -480,7 +499,7 @@ async fn load_employee(
         .map(Employee))
 }
 
-/// One sync attempt, whatever its outcome.
+/// One run, whatever its outcome: a sync of CareSoft's agents or a pull of the HR source.
 #[derive(Debug, Clone)]
 pub struct SyncRun(pub sync_run::Model);
 
@@ -491,6 +510,10 @@ impl SyncRun {
     }
     async fn trigger(&self) -> SyncTrigger {
         self.0.trigger.into()
+    }
+    /// What the run read.
+    async fn source(&self) -> SyncSource {
+        self.0.source.into()
     }
     async fn outcome(&self) -> SyncOutcome {
         self.0.outcome.into()
@@ -507,7 +530,7 @@ impl SyncRun {
             .finished_at
             .map(|f| (f - self.0.started_at).num_milliseconds() as f64 / 1000.0)
     }
-    /// Agents in CareSoft's answer.
+    /// Rows the source gave: agents in CareSoft's answer, or valid rows of the HR source.
     async fn fetched(&self) -> i64 {
         self.0.fetched
     }
@@ -520,8 +543,13 @@ impl SyncRun {
     async fn removed(&self) -> i64 {
         self.0.removed
     }
+    /// Removed agents CareSoft lists again (CareSoft runs).
     async fn returned(&self) -> i64 {
         self.0.returned
+    }
+    /// Removed employees the HR source lists again, also counted in `updated` (HR runs).
+    async fn restored(&self) -> i64 {
+        self.0.restored
     }
     async fn unchanged(&self) -> i64 {
         self.0.unchanged
@@ -594,5 +622,8 @@ impl Group {
 
 /// A stored agent by id, through the request's loader.
 pub async fn agent_by_id(ctx: &Context<'_>, id: i64) -> async_graphql::Result<Option<Agent>> {
-    Ok(load_one(ctx, AgentKey(id)).await.or_internal()?.map(Agent::new))
+    Ok(load_one(ctx, AgentKey(id))
+        .await
+        .or_internal()?
+        .map(Agent::new))
 }

@@ -303,6 +303,36 @@ fn is_blank_field(field: &[u8]) -> bool {
     trim_blank(&String::from_utf8_lossy(field)).is_empty()
 }
 
+/// Why a list of column names (a CSV header, the columns of an HR query) cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ColumnsError {
+    /// `employee_code` is not among them.
+    Missing(&'static str),
+    /// A known column appears twice.
+    Duplicate(&'static str),
+}
+
+/// Where each known column (`employee_code`, `full_name`, `email`, `phone`, `department`, `status`, in
+/// that order) sits among `names`, matched case-insensitively; the others are ignored.
+pub fn locate_columns(names: &[String]) -> Result<[Option<usize>; 6], ColumnsError> {
+    let mut index = [None; Column::ALL.len()];
+    for column in Column::ALL {
+        let mut positions = names
+            .iter()
+            .enumerate()
+            .filter(|(_, name)| trim_blank(name).to_lowercase() == column.name())
+            .map(|(i, _)| i);
+        index[column as usize] = positions.next();
+        if positions.next().is_some() {
+            return Err(ColumnsError::Duplicate(column.name()));
+        }
+    }
+    if index[Column::EmployeeCode as usize].is_none() {
+        return Err(ColumnsError::Missing(Column::EmployeeCode.name()));
+    }
+    Ok(index)
+}
+
 /// Finds the known columns in the header row.
 fn read_header(record: &csv::ByteRecord, line: u64) -> Result<Layout, CsvFileError> {
     // Lossy: a header cell that is not UTF-8 cannot be one of ours, and is then simply an ignored column.
@@ -310,28 +340,14 @@ fn read_header(record: &csv::ByteRecord, line: u64) -> Result<Layout, CsvFileErr
         .iter()
         .map(|cell| trim_blank(&String::from_utf8_lossy(cell)).to_owned())
         .collect();
-    let mut index = [None; Column::ALL.len()];
-    for column in Column::ALL {
-        let mut positions = names
-            .iter()
-            .enumerate()
-            .filter(|(_, name)| name.to_lowercase() == column.name())
-            .map(|(i, _)| i);
-        index[column as usize] = positions.next();
-        if positions.next().is_some() {
-            return Err(CsvFileError::DuplicateColumn {
-                line,
-                column: column.name(),
-            });
-        }
-    }
-    if index[Column::EmployeeCode as usize].is_none() {
-        return Err(CsvFileError::MissingColumn {
+    let index = locate_columns(&names).map_err(|err| match err {
+        ColumnsError::Missing(column) => CsvFileError::MissingColumn {
             line,
-            column: Column::EmployeeCode.name(),
-            found: names,
-        });
-    }
+            column,
+            found: names.clone(),
+        },
+        ColumnsError::Duplicate(column) => CsvFileError::DuplicateColumn { line, column },
+    })?;
     Ok(Layout {
         width: names.len(),
         index,
@@ -410,16 +426,31 @@ pub struct RawEmployee {
 /// Validates API rows with exactly the rules of CSV rows; errors name the 1-based position of the row as
 /// their `line`.
 pub fn validate_rows(rows: impl IntoIterator<Item = RawEmployee>) -> ParsedCsv {
-    let mut parsed = ParsedCsv::default();
-    let mut seen = HashMap::new();
-    let clean = |value: Option<String>| {
-        Some(
-            value
-                .map(|v| trim_blank(&v).to_owned())
-                .filter(|v| !v.is_empty()),
-        )
-    };
+    let mut validator = RowValidator::default();
     for (index, raw) in rows.into_iter().enumerate() {
+        validator.push(index as u64 + 1, raw);
+    }
+    validator.finish()
+}
+
+/// Validates rows one at a time with exactly the rules of CSV rows, for sources that stream them (an HR
+/// query): only the valid rows are kept, never the raw ones.
+#[derive(Debug, Default)]
+pub struct RowValidator {
+    parsed: ParsedCsv,
+    seen: HashMap<String, u64>,
+}
+
+impl RowValidator {
+    /// Checks one row; `line` names it in errors.
+    pub fn push(&mut self, line: u64, raw: RawEmployee) {
+        let clean = |value: Option<String>| {
+            Some(
+                value
+                    .map(|v| trim_blank(&v).to_owned())
+                    .filter(|v| !v.is_empty()),
+            )
+        };
         let cells = [
             clean(raw.employee_code),
             clean(raw.full_name),
@@ -428,11 +459,15 @@ pub fn validate_rows(rows: impl IntoIterator<Item = RawEmployee>) -> ParsedCsv {
             clean(raw.department),
             clean(raw.status),
         ];
-        if let Some(row) = check_cells(index as u64 + 1, cells, &mut seen, &mut parsed.errors) {
-            parsed.rows.push(row);
+        if let Some(row) = check_cells(line, cells, &mut self.seen, &mut self.parsed.errors) {
+            self.parsed.rows.push(row);
         }
     }
-    parsed
+
+    /// The valid rows and every error, in input order.
+    pub fn finish(self) -> ParsedCsv {
+        self.parsed
+    }
 }
 
 /// The row checks shared by CSV and API input. Each cell is `None` when it could not be decoded (already

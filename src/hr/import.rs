@@ -2,7 +2,7 @@
 //! codes absent from the input as removed (kept, never deleted), behind a mass-removal guard like sync's.
 //! All in one transaction, followed by a link recompute in that same transaction.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use entity::employee;
@@ -13,7 +13,7 @@ use crate::config::MaxRemoval;
 use crate::domain::LinkCause;
 use crate::reconcile::keys::{email_key, phone_key};
 use crate::reconcile::recompute;
-use crate::store;
+use crate::store::{self, WriteTxn};
 
 /// How to import.
 #[derive(Debug, Clone, Copy, Default)]
@@ -42,6 +42,9 @@ pub struct ImportReport {
     /// Rows left out with `skip_invalid`.
     #[serde(serialize_with = "serialize_errors")]
     pub skipped: Vec<RowError>,
+    /// One human line per planned change (dry runs only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub preview: Vec<String>,
 }
 
 fn serialize_errors<S: serde::Serializer>(errors: &[RowError], s: S) -> Result<S::Ok, S::Error> {
@@ -92,6 +95,37 @@ pub enum ImportError {
     Database(#[from] DbErr),
 }
 
+/// Why [`apply_rows`] changed nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// The removals exceed the guard.
+    #[error("would remove {removing} of {current} employees (limit {limit})")]
+    MassRemoval {
+        removing: usize,
+        current: usize,
+        limit: MaxRemoval,
+    },
+    #[error("database error")]
+    Database(#[from] DbErr),
+}
+
+impl From<ApplyError> for ImportError {
+    fn from(err: ApplyError) -> Self {
+        match err {
+            ApplyError::MassRemoval {
+                removing,
+                current,
+                limit,
+            } => ImportError::MassRemoval {
+                removing,
+                current,
+                limit,
+            },
+            ApplyError::Database(err) => ImportError::Database(err),
+        }
+    }
+}
+
 fn same(row: &EmployeeRow, stored: &employee::Model) -> bool {
     stored.removed_at.is_none()
         && stored.full_name == row.full_name
@@ -123,6 +157,50 @@ fn active_model(
     }
 }
 
+/// Human lines describing what an import would do, for dry runs.
+fn preview(
+    inserts: &[employee::ActiveModel],
+    updates: &[employee::ActiveModel],
+    removals: &[i64],
+    stored: &HashMap<String, employee::Model>,
+) -> Vec<String> {
+    let name = |code: &str, full_name: Option<&str>| match full_name {
+        Some(full_name) => format!("{code} ({full_name})"),
+        None => code.to_string(),
+    };
+    let of = |row: &employee::ActiveModel| {
+        let code = row.employee_code.try_as_ref().cloned().unwrap_or_default();
+        let full_name = row.full_name.try_as_ref().cloned().flatten();
+        (code, full_name)
+    };
+    let mut lines = Vec::with_capacity(inserts.len() + updates.len() + removals.len());
+    for row in inserts {
+        let (code, full_name) = of(row);
+        lines.push(format!("add {}", name(&code, full_name.as_deref())));
+    }
+    for row in updates {
+        let (code, full_name) = of(row);
+        let verb = match stored.get(&code) {
+            Some(old) if old.removed_at.is_some() => "restore",
+            _ => "update",
+        };
+        lines.push(format!("{verb} {}", name(&code, full_name.as_deref())));
+    }
+    let removed: HashSet<i64> = removals.iter().copied().collect();
+    let mut gone: Vec<&employee::Model> = stored
+        .values()
+        .filter(|e| removed.contains(&e.id))
+        .collect();
+    gone.sort_by(|a, b| a.employee_code.cmp(&b.employee_code));
+    for e in gone {
+        lines.push(format!(
+            "remove {}",
+            name(&e.employee_code, e.full_name.as_deref())
+        ));
+    }
+    lines
+}
+
 /// Imports rows that passed validation; `invalid` are the rows that did not.
 #[tracing::instrument(skip_all, fields(rows = rows.len(), invalid = invalid.len(), replace = options.replace))]
 pub async fn import_rows(
@@ -140,18 +218,36 @@ pub async fn import_rows(
     }
     // Links are recomputed from agents' keys below: no sync or override may change them meanwhile.
     let txn = store::begin_write(db).await?;
-    let now = Utc::now();
-    let stored = store::employees::all_by_code(&*txn).await?;
+    let mut report = apply_rows(&txn, &rows, options, LinkCause::Import, Utc::now()).await?;
+    report.skipped = invalid;
+    if options.dry_run {
+        txn.rollback().await?;
+    } else {
+        txn.commit().await?;
+    }
+    Ok(report)
+}
+
+/// Plans valid rows against the stored employees and, unless a dry run, writes them and recomputes the
+/// links (recorded with `cause`) in `txn`, which the caller commits, or rolls back for a dry run. The
+/// import and the pulls of the HR source share it, so both follow one set of rules.
+pub async fn apply_rows(
+    txn: &WriteTxn,
+    rows: &[EmployeeRow],
+    options: ImportOptions,
+    cause: LinkCause,
+    now: DateTime<Utc>,
+) -> Result<ImportReport, ApplyError> {
+    let stored = store::employees::all_by_code(&**txn).await?;
 
     let mut report = ImportReport {
         dry_run: options.dry_run,
-        skipped: invalid,
         ..ImportReport::default()
     };
     let mut inserts = Vec::new();
     let mut updates = Vec::new();
     let mut present = HashSet::with_capacity(rows.len());
-    for row in &rows {
+    for row in rows {
         present.insert(row.employee_code.as_str());
         match stored.get(&row.employee_code) {
             None => {
@@ -180,14 +276,14 @@ pub async fn import_rows(
     report.removed = removals.len();
     let current = stored.values().filter(|e| e.removed_at.is_none()).count();
     if !options.allow_mass_removal && options.max_removal.is_exceeded(removals.len(), current) {
-        return Err(ImportError::MassRemoval {
+        return Err(ApplyError::MassRemoval {
             removing: removals.len(),
             current,
             limit: options.max_removal,
         });
     }
     if options.dry_run {
-        txn.rollback().await?;
+        report.preview = preview(&inserts, &updates, &removals, &stored);
         return Ok(report);
     }
 
@@ -196,10 +292,9 @@ pub async fn import_rows(
         updates,
         removals,
     };
-    store::employees::write(&*txn, writes, now).await?;
+    store::employees::write(&**txn, writes, now).await?;
     if report.added + report.updated + report.removed > 0 {
-        recompute(&*txn, LinkCause::Import, now).await?;
+        recompute(&**txn, cause, now).await?;
     }
-    txn.commit().await?;
     Ok(report)
 }

@@ -63,8 +63,7 @@ impl DocumentCache {
         }
         let document = parse_query(text)?;
         if text.len() <= Self::MAX_TEXT {
-            self.lock()
-                .put(text.to_owned(), Arc::new(document.clone()));
+            self.lock().put(text.to_owned(), Arc::new(document.clone()));
         }
         Ok(document)
     }

@@ -20,6 +20,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use crate::domain::SyncSource;
 use crate::graphql::auth::{Role, Tokens};
 use crate::graphql::errors::ApiError;
 use crate::graphql::{AppSchema, with_request_data};
@@ -36,6 +37,8 @@ pub struct HttpState {
     pub tokens: Arc<Tokens>,
     /// The scheduled sync interval, for readiness: unready when the last success is older than twice it.
     pub sync_interval: Option<Duration>,
+    /// The same for HR pulls (`None` without an HR source or with its schedule off).
+    pub hr_sync_interval: Option<Duration>,
     pub started: Instant,
     /// Parsed GraphQL documents, shared by all requests.
     pub documents: Arc<graphql_http::DocumentCache>,
@@ -202,9 +205,13 @@ async fn graphql(State(state): State<HttpState>, request: Request) -> Response {
         Ok(role) => role,
         Err(_) => return unauthenticated(),
     };
-    graphql_http::handle(&state.schema, &state.documents, request, BODY_LIMIT, |req| {
-        with_request_data(req, &state.db, role)
-    })
+    graphql_http::handle(
+        &state.schema,
+        &state.documents,
+        request,
+        BODY_LIMIT,
+        |req| with_request_data(req, &state.db, role),
+    )
     .await
 }
 
@@ -247,53 +254,76 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Ready when the database answers and, with scheduled syncs on, the last success is not older than twice
-/// the interval; the JSON body says why not.
+/// Ready when the database answers and, for each source with a schedule (CareSoft syncs, HR pulls), its
+/// last success is not older than twice its interval; the JSON body says why not, naming the source.
 async fn readyz(State(state): State<HttpState>) -> Response {
+    let unready = |reason: &str| {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({"ready": false, "reason": reason})),
+        )
+            .into_response()
+    };
     if let Err(err) = store::ping(&state.db).await {
         tracing::warn!(error = %err, "readiness: database unreachable");
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(serde_json::json!({"ready": false, "reason": "database unreachable"})),
-        )
-            .into_response();
+        return unready("database unreachable");
     }
-    let last_success = match store::runs::last_success(&state.db).await {
-        Ok(last) => last.map(|last| last.finished_at),
-        Err(err) => {
-            tracing::warn!(error = %err, "readiness: cannot read sync runs");
-            return (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(serde_json::json!({"ready": false, "reason": "database error"})),
-            )
-                .into_response();
+    let mut sources = serde_json::Map::new();
+    let mut reasons = Vec::new();
+    let mut caresoft_success = None;
+    for (source, interval, what) in [
+        (SyncSource::Caresoft, state.sync_interval, "sync"),
+        (SyncSource::Hr, state.hr_sync_interval, "HR pull"),
+    ] {
+        let last_success = match store::runs::last_success(&state.db, source).await {
+            Ok(last) => last.map(|last| last.finished_at),
+            Err(err) => {
+                tracing::warn!(error = %err, "readiness: cannot read sync runs");
+                return unready("database error");
+            }
+        };
+        let age = last_success.map(|t| (Utc::now() - t).to_std().unwrap_or_default());
+        let stale = match (interval, age) {
+            (Some(interval), Some(age)) if age > interval * 2 => Some(format!(
+                "last successful {what} is {}s old, more than twice the {}s interval",
+                age.as_secs(),
+                interval.as_secs()
+            )),
+            (Some(interval), None) if state.started.elapsed() > interval * 2 => Some(format!(
+                "no successful {what} in {}s, more than twice the {}s interval",
+                state.started.elapsed().as_secs(),
+                interval.as_secs()
+            )),
+            _ => None,
+        };
+        sources.insert(
+            source.as_str().to_string(),
+            serde_json::json!({
+                "scheduled": interval.is_some(),
+                "lastSuccess": last_success.map(|t| t.to_rfc3339()),
+                "ageSeconds": age.map(|a| a.as_secs()),
+                "stale": stale,
+            }),
+        );
+        if source == SyncSource::Caresoft {
+            caresoft_success = Some((last_success, age));
         }
-    };
-    let age = last_success.map(|t| (Utc::now() - t).to_std().unwrap_or_default());
-    let stale = match (state.sync_interval, age) {
-        (Some(interval), Some(age)) if age > interval * 2 => Some(format!(
-            "last successful sync is {}s old, more than twice the {}s interval",
-            age.as_secs(),
-            interval.as_secs()
-        )),
-        (Some(interval), None) if state.started.elapsed() > interval * 2 => Some(format!(
-            "no successful sync in {}s, more than twice the {}s interval",
-            state.started.elapsed().as_secs(),
-            interval.as_secs()
-        )),
-        _ => None,
-    };
+        reasons.extend(stale);
+    }
+    let (last_success, age) = caresoft_success.unwrap_or_default();
+    let ready = reasons.is_empty();
     let body = serde_json::json!({
-        "ready": stale.is_none(),
+        "ready": ready,
         "database": "ok",
         "lastSuccessfulSync": last_success.map(|t| t.to_rfc3339()),
         "lastSuccessfulSyncAgeSeconds": age.map(|a| a.as_secs()),
-        "reason": stale,
+        "sources": sources,
+        "reason": (!ready).then(|| reasons.join("; ")),
     });
-    let status = if stale.is_some() {
-        StatusCode::SERVICE_UNAVAILABLE
-    } else {
+    let status = if ready {
         StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
     };
     (status, Json(body)).into_response()
 }

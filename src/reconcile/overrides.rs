@@ -80,7 +80,13 @@ pub async fn link(
     if employee.removed_at.is_some() {
         return Err(OverrideError::RemovedEmployee(employee_code.to_string()));
     }
-    store_override(db, agent_id, OverrideKind::Link, Some(employee.employee_code)).await
+    store_override(
+        db,
+        agent_id,
+        OverrideKind::Link,
+        Some(employee.employee_code),
+    )
+    .await
 }
 
 /// Marks a service, test or supervisor seat: IGNORED, never linked, never in unmatched lists.
@@ -104,7 +110,10 @@ pub async fn unlink(db: &DatabaseConnection, agent_id: i64) -> Result<LinkState,
 
 /// The agent's current link.
 pub async fn state(db: &DatabaseConnection, agent_id: i64) -> Result<LinkState, OverrideError> {
-    let link = store::links::of_agents(db, &[agent_id]).await?.into_iter().next();
+    let link = store::links::of_agents(db, &[agent_id])
+        .await?
+        .into_iter()
+        .next();
     let (status, method, employee_id) = match &link {
         Some(row) => (row.status, row.method, row.employee_id),
         None => (MatchStatus::Unmatched, None, None),

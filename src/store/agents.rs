@@ -120,7 +120,10 @@ pub async fn write(
     let update_columns: Vec<agent::Column> = agent::Column::iter()
         .filter(|c| !matches!(c, agent::Column::Id))
         .collect();
-    for chunk in writes.rows.chunks(rows_per_statement(backend, agent_columns)) {
+    for chunk in writes
+        .rows
+        .chunks(rows_per_statement(backend, agent_columns))
+    {
         // into_active_model marks values Unchanged; reset_all makes the upsert send all of them.
         let rows = chunk
             .iter()

@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use entity::employee;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, Iterable, QueryFilter, QuerySelect,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, Iterable, PaginatorTrait, QueryFilter,
+    QuerySelect,
 };
 
 use super::connection::{insert_all, rows_per_statement};
@@ -42,10 +43,7 @@ pub async fn by_code(
 }
 
 /// The employees of `ids`.
-pub async fn by_ids(
-    db: &impl ConnectionTrait,
-    ids: &[i64],
-) -> Result<Vec<employee::Model>, DbErr> {
+pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<employee::Model>, DbErr> {
     let mut rows = Vec::with_capacity(ids.len());
     for ids in ids.chunks(rows_per_statement(db.get_database_backend(), 1)) {
         rows.extend(
@@ -104,6 +102,23 @@ pub async fn live_codes(
     codes: &[&str],
 ) -> Result<std::collections::HashSet<String>, DbErr> {
     Ok(live_ids_by_code(db, codes).await?.into_keys().collect())
+}
+
+/// How many employees are still in HR.
+pub async fn count_in_hr(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
+    employee::Entity::find().filter(in_hr()).count(db).await
+}
+
+/// Whether any employee was written (imported, changed, removed) after `since`.
+pub async fn changed_since(db: &impl ConnectionTrait, since: DateTime<Utc>) -> Result<bool, DbErr> {
+    Ok(employee::Entity::find()
+        .select_only()
+        .column(employee::Column::Id)
+        .filter(employee::Column::UpdatedAt.gt(since))
+        .into_tuple::<i64>()
+        .one(db)
+        .await?
+        .is_some())
 }
 
 /// What an import writes, in the caller's transaction.

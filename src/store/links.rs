@@ -48,7 +48,8 @@ pub fn seated_employee_ids() -> SelectStatement {
             JoinType::InnerJoin,
             agent::Entity,
             a.clone(),
-            Expr::col((a.clone(), agent::Column::Id)).equals((l.clone(), agent_link::Column::AgentId)),
+            Expr::col((a.clone(), agent::Column::Id))
+                .equals((l.clone(), agent_link::Column::AgentId)),
         )
         // A literal, not a bound value, as when this rule was hand-written SQL: the planner then knows
         // how many links are MATCHED without waiting for a custom plan (BENCHMARKS.md, storage layer A/B).
@@ -67,7 +68,9 @@ pub async fn all(db: &impl ConnectionTrait) -> Result<Vec<agent_link::Model>, Db
 }
 
 /// Every stored candidate.
-pub async fn all_candidates(db: &impl ConnectionTrait) -> Result<Vec<link_candidate::Model>, DbErr> {
+pub async fn all_candidates(
+    db: &impl ConnectionTrait,
+) -> Result<Vec<link_candidate::Model>, DbErr> {
     link_candidate::Entity::find().all(db).await
 }
 
@@ -103,7 +106,10 @@ pub struct LinkWrites {
 pub async fn write(txn: &impl ConnectionTrait, writes: LinkWrites) -> Result<(), DbErr> {
     let backend = txn.get_database_backend();
     let link_columns = agent_link::Column::iter().count();
-    for chunk in writes.links.chunks(rows_per_statement(backend, link_columns)) {
+    for chunk in writes
+        .links
+        .chunks(rows_per_statement(backend, link_columns))
+    {
         agent_link::Entity::insert_many(chunk.to_vec())
             .on_conflict(
                 OnConflict::column(agent_link::Column::AgentId)
@@ -222,7 +228,9 @@ pub async fn set_override(
 
 /// Drops an agent's override; false when it had none.
 pub async fn delete_override(txn: &impl ConnectionTrait, agent_id: i64) -> Result<bool, DbErr> {
-    let deleted = link_override::Entity::delete_by_id(agent_id).exec(txn).await?;
+    let deleted = link_override::Entity::delete_by_id(agent_id)
+        .exec(txn)
+        .await?;
     Ok(deleted.rows_affected > 0)
 }
 

@@ -104,7 +104,8 @@ impl AgentFilter {
             });
         }
         if !self.match_statuses.is_empty() {
-            cond = cond.add(match_status(l()).is_in(self.match_statuses.iter().map(|s| s.as_str())));
+            cond =
+                cond.add(match_status(l()).is_in(self.match_statuses.iter().map(|s| s.as_str())));
         }
         if let Some(status) = self.employee_status {
             cond = cond
@@ -142,7 +143,8 @@ impl AgentFilter {
                 JoinType::LeftJoin,
                 employee::Entity,
                 e(),
-                Expr::col((e(), employee::Column::Id)).equals((l(), agent_link::Column::EmployeeId)),
+                Expr::col((e(), employee::Column::Id))
+                    .equals((l(), agent_link::Column::EmployeeId)),
             );
         }
     }
@@ -221,7 +223,11 @@ impl AgentOrder {
 
     /// The ORDER BY on the agents of `table`, the id last.
     fn terms(self, table: Alias) -> Vec<(SimpleExpr, Order)> {
-        let direction = if self.descending() { Order::Desc } else { Order::Asc };
+        let direction = if self.descending() {
+            Order::Desc
+        } else {
+            Order::Asc
+        };
         let id: SimpleExpr = Expr::col((table.clone(), agent::Column::Id));
         match self {
             AgentOrder::IdAsc | AgentOrder::IdDesc => vec![(id, direction)],
@@ -229,7 +235,10 @@ impl AgentOrder {
                 vec![(username_key(table), direction.clone()), (id, direction)]
             }
             AgentOrder::LastChangedDesc => vec![
-                (Expr::col((table, agent::Column::LastChangedAt)), Order::Desc),
+                (
+                    Expr::col((table, agent::Column::LastChangedAt)),
+                    Order::Desc,
+                ),
                 (id, Order::Desc),
             ],
         }
@@ -253,11 +262,9 @@ impl AgentOrder {
                 ),
             AgentAfter::LastChanged(at, after) => {
                 let changed = Expr::col((a(), agent::Column::LastChangedAt));
-                Cond::any().add(changed.clone().lt(*at)).add(
-                    Cond::all()
-                        .add(changed.eq(*at))
-                        .add(id.lt(*after)),
-                )
+                Cond::any()
+                    .add(changed.clone().lt(*at))
+                    .add(Cond::all().add(changed.eq(*at)).add(id.lt(*after)))
             }
         }
     }
@@ -422,7 +429,8 @@ impl EmployeeFilter {
             cond = cond.add(Expr::col((e(), employee::Column::Status)).eq(status.as_str()));
         }
         if self.without_seat {
-            cond = cond.add(Expr::col((e(), employee::Column::Id)).not_in_subquery(seated_employee_ids()));
+            cond = cond
+                .add(Expr::col((e(), employee::Column::Id)).not_in_subquery(seated_employee_ids()));
         }
         if let Some(search) = self.search.as_deref().filter(|s| !s.trim().is_empty()) {
             let pattern = like_pattern(search);

@@ -1,5 +1,6 @@
-//! `sync_runs`: one row per sync attempt. The rules "latest run" and "last success" are written here
-//! once; the scheduler, `lastSeenAt`, `freshness`, `/readyz` and removed agents' `last_seen_at` ask them.
+//! `sync_runs`: one row per run of either source (a CareSoft sync, a pull of the HR source). The rules
+//! "latest run" and "last success" of a source are written here once; the schedulers, `lastSeenAt`,
+//! `freshness`, `/readyz` and removed agents' `last_seen_at` ask them.
 
 use chrono::{DateTime, Utc};
 use entity::sync_run;
@@ -8,22 +9,27 @@ use sea_orm::{
     EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
-use crate::domain::{SyncOutcome, Trigger};
+use crate::domain::{SyncOutcome, SyncSource, Trigger};
 
-/// Counts of what a sync does, as reported in the summary line and stored on its run.
+/// Counts of what a run does, as reported in the summary line and stored on its run. A CareSoft sync counts
+/// agents (`returned`, `status_changes`); an HR pull counts employees (`restored`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct SyncCounts {
+    /// Rows the source gave: agents in CareSoft's answer, valid rows of the HR source.
     pub fetched: usize,
     pub added: usize,
     pub updated: usize,
     pub removed: usize,
+    /// Removed agents that CareSoft lists again.
     pub returned: usize,
+    /// Removed employees that the HR source lists again (counted in `updated` too).
+    pub restored: usize,
     pub unchanged: usize,
     /// Status changes of agents already mirrored (first sightings are recorded but not counted as changes).
     pub status_changes: usize,
 }
 
-/// The latest successful sync. Successes hold the write lock from start to finish, so the latest by id is
+/// The latest successful run of a source. Successes hold the write lock from start to finish, so the latest by id is
 /// also the latest to start and to finish, whichever process ran it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LastSuccess {
@@ -36,6 +42,7 @@ pub struct LastSuccess {
 /// Records the start of a run (outside any transaction, so the record survives a rollback).
 pub async fn start(
     db: &impl ConnectionTrait,
+    source: SyncSource,
     trigger: Trigger,
     domain: &str,
     started_at: DateTime<Utc>,
@@ -43,6 +50,7 @@ pub async fn start(
     let run = sync_run::ActiveModel {
         id: NotSet,
         trigger: Set(trigger),
+        source: Set(source),
         domain: Set(domain.to_string()),
         started_at: Set(started_at),
         finished_at: Set(None),
@@ -52,9 +60,11 @@ pub async fn start(
         updated: Set(0),
         removed: Set(0),
         returned: Set(0),
+        restored: Set(0),
         unchanged: Set(0),
         status_changes: Set(0),
         error: Set(None),
+        source_digest: Set(None),
     }
     .insert(db)
     .await?;
@@ -63,15 +73,18 @@ pub async fn start(
 
 /// Marks a run succeeded inside the transaction of its changes, so whoever takes the lock next sees the
 /// success together with what it changed.
+/// `digest` is what an HR file pull applied.
 pub async fn mark_succeeded(
     txn: &impl ConnectionTrait,
     run_id: i64,
     finished_at: DateTime<Utc>,
+    digest: Option<String>,
 ) -> Result<(), DbErr> {
     sync_run::ActiveModel {
         id: Set(run_id),
         outcome: Set(SyncOutcome::Succeeded),
         finished_at: Set(Some(finished_at)),
+        source_digest: Set(digest),
         ..Default::default()
     }
     .update(txn)
@@ -97,6 +110,7 @@ pub async fn finish(
         updated: Set(counts.updated as i64),
         removed: Set(counts.removed as i64),
         returned: Set(counts.returned as i64),
+        restored: Set(counts.restored as i64),
         unchanged: Set(counts.unchanged as i64),
         status_changes: Set(counts.status_changes as i64),
         error: Set(error),
@@ -107,23 +121,44 @@ pub async fn finish(
     .map(|_| ())
 }
 
-/// The latest successful sync.
-pub async fn last_success(db: &impl ConnectionTrait) -> Result<Option<LastSuccess>, DbErr> {
-    let run = sync_run::Entity::find()
+/// The latest successful run of `source`.
+pub async fn last_success(
+    db: &impl ConnectionTrait,
+    source: SyncSource,
+) -> Result<Option<LastSuccess>, DbErr> {
+    Ok(last_succeeded_run(db, source)
+        .await?
+        .map(|run| LastSuccess {
+            started_at: run.started_at,
+            // A success always has its finish time; a row written otherwise falls back to its start.
+            finished_at: run.finished_at.unwrap_or(run.started_at),
+        }))
+}
+
+/// The whole row of the latest successful run of `source` (an HR pull reads its digest).
+pub async fn last_succeeded_run(
+    db: &impl ConnectionTrait,
+    source: SyncSource,
+) -> Result<Option<sync_run::Model>, DbErr> {
+    sync_run::Entity::find()
+        .filter(sync_run::Column::Source.eq(source))
         .filter(sync_run::Column::Outcome.eq(SyncOutcome::Succeeded))
         .order_by_desc(sync_run::Column::Id)
         .one(db)
-        .await?;
-    Ok(run.map(|run| LastSuccess {
-        started_at: run.started_at,
-        // A success always has its finish time; a row written otherwise falls back to its start.
-        finished_at: run.finished_at.unwrap_or(run.started_at),
-    }))
+        .await
 }
 
-/// The latest runs, newest first, whatever their outcome.
-pub async fn latest(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<sync_run::Model>, DbErr> {
-    sync_run::Entity::find()
+/// The latest runs, newest first, whatever their outcome; of one source, or of both.
+pub async fn latest(
+    db: &impl ConnectionTrait,
+    limit: u64,
+    source: Option<SyncSource>,
+) -> Result<Vec<sync_run::Model>, DbErr> {
+    let mut query = sync_run::Entity::find();
+    if let Some(source) = source {
+        query = query.filter(sync_run::Column::Source.eq(source));
+    }
+    query
         .order_by_desc(sync_run::Column::Id)
         .limit(limit)
         .all(db)
@@ -131,6 +166,9 @@ pub async fn latest(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<sync_ru
 }
 
 /// One run by id.
-pub async fn by_id(db: &impl ConnectionTrait, run_id: i64) -> Result<Option<sync_run::Model>, DbErr> {
+pub async fn by_id(
+    db: &impl ConnectionTrait,
+    run_id: i64,
+) -> Result<Option<sync_run::Model>, DbErr> {
     sync_run::Entity::find_by_id(run_id).one(db).await
 }

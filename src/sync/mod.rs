@@ -3,29 +3,33 @@
 //!
 //! A failure at any step (fetch, decode, guard, database) rolls the transaction back, so the mirror stays
 //! exactly as it was; only the `sync_runs` row, written outside the transaction, records what happened.
+//! What every run shares with the pulls of the HR source (locking, records, metrics, announcements) is
+//! [`runner::Runner`]; what is CareSoft's own is [`CareSoftSync`].
 
 pub mod apply;
 pub mod diff;
+pub mod runner;
 pub mod scheduler;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use entity::agent;
 use sea_orm::{DatabaseConnection, DbErr};
-use tokio::sync::Mutex;
 
 use crate::caresoft::{AgentDirectory, CareSoftError};
 use crate::config::{ConfigError, MaxRemoval};
-use crate::domain::{LinkCause, SyncOutcome, Trigger};
-use crate::events::{EventBus, StatusChange};
+use crate::domain::{LinkCause, SyncOutcome, SyncSource, Trigger};
+use crate::events::StatusChange;
+use crate::hr::{HrSourceError, RowError};
 use crate::reconcile;
 use crate::store::{self, WriteTxn};
+pub use runner::{Job, Runner};
 pub use store::runs::SyncCounts;
 
-/// What the caller asks of one sync.
+/// What the caller asks of one run.
 #[derive(Debug, Clone, Copy)]
 pub struct SyncRequest {
     pub trigger: Trigger,
@@ -47,7 +51,7 @@ impl SyncRequest {
     }
 }
 
-/// Why a syncer has no agent source: CareSoft is not configured, or its client cannot be built.
+/// Why a runner has no source: it is not configured, or (CareSoft) its client cannot be built.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
     #[error(transparent)]
@@ -56,7 +60,7 @@ pub enum SourceError {
     Client(#[from] CareSoftError),
 }
 
-/// Why a sync did not apply.
+/// Why a run did not apply.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncFailure {
     #[error("{0}")]
@@ -72,19 +76,62 @@ pub enum SyncFailure {
         current: usize,
         limit: MaxRemoval,
     },
+    #[error("HR source: {0}")]
+    HrSource(#[from] HrSourceError),
+    #[error("{}", bad_rows(.0))]
+    HrRows(Vec<RowError>),
+    #[error(
+        "refused: the HR source lacks {removing} of the {current} employees in HR (limit {limit}), who would be \
+         marked removed; nothing was changed. If the source is complete, rerun with --allow-mass-removal"
+    )]
+    HrMassRemoval {
+        removing: usize,
+        current: usize,
+        limit: MaxRemoval,
+    },
     // The database text is logged, not stored: sync runs are readable through the API.
     #[error("database error (details in the server log)")]
     Database(#[from] DbErr),
 }
 
-/// The result of one sync, as recorded in `sync_runs`.
+impl SyncFailure {
+    /// The outcome recorded for this failure: a guard refuses, everything else fails.
+    pub fn outcome(&self) -> SyncOutcome {
+        match self {
+            SyncFailure::MassRemoval { .. } | SyncFailure::HrMassRemoval { .. } => {
+                SyncOutcome::Refused
+            }
+            _ => SyncOutcome::Failed,
+        }
+    }
+}
+
+/// The message of a pull with bad rows: how many, and the first of them, as the CSV import lists them.
+fn bad_rows(errors: &[RowError]) -> String {
+    const SHOWN: usize = 10;
+    let mut message = format!(
+        "{} invalid rows from the HR source; nothing was changed: ",
+        errors.len()
+    );
+    let shown: Vec<String> = errors.iter().take(SHOWN).map(ToString::to_string).collect();
+    message.push_str(&shown.join("; "));
+    if errors.len() > SHOWN {
+        message.push_str(&format!("; and {} more", errors.len() - SHOWN));
+    }
+    message
+}
+
+/// The result of one run, as recorded in `sync_runs`.
 #[derive(Debug, Clone)]
 pub struct SyncReport {
     pub run_id: i64,
+    pub source: SyncSource,
     pub trigger: Trigger,
     pub outcome: SyncOutcome,
     pub counts: SyncCounts,
     pub started_at: DateTime<Utc>,
+    /// When the work ended, stamped before the transaction (and with it the PostgreSQL lock) is released.
+    pub ended_at: Option<DateTime<Utc>>,
     pub duration: Duration,
     pub error: Option<String>,
     /// One human line per planned change (dry runs only).
@@ -95,7 +142,8 @@ pub struct SyncReport {
 
 impl SyncReport {
     /// The one-line summary people and scripts read, e.g.
-    /// `sync ok: 1204 agents, 3 added, 5 updated, 2 removed, 0 returned, 17 status changes in 0.84 s`.
+    /// `sync ok: 1204 agents, 3 added, 5 updated, 2 removed, 0 returned, 17 status changes in 0.84 s` or
+    /// `sync-hr ok: 980 employees, 3 added, 2 updated, 1 removed, 0 restored, 975 unchanged in 0.31 s`.
     pub fn summary_line(&self) -> String {
         let word = match self.outcome {
             SyncOutcome::Succeeded => "ok",
@@ -105,16 +153,17 @@ impl SyncReport {
             SyncOutcome::Running => "running",
         };
         let c = &self.counts;
-        let mut line = format!(
-            "sync {word}: {} agents, {} added, {} updated, {} removed, {} returned, {} status changes in {:.2} s",
-            c.fetched,
-            c.added,
-            c.updated,
-            c.removed,
-            c.returned,
-            c.status_changes,
-            self.duration.as_secs_f64()
-        );
+        let seconds = self.duration.as_secs_f64();
+        let mut line = match self.source {
+            SyncSource::Caresoft => format!(
+                "sync {word}: {} agents, {} added, {} updated, {} removed, {} returned, {} status changes in {seconds:.2} s",
+                c.fetched, c.added, c.updated, c.removed, c.returned, c.status_changes,
+            ),
+            SyncSource::Hr => format!(
+                "sync-hr {word}: {} employees, {} added, {} updated, {} removed, {} restored, {} unchanged in {seconds:.2} s",
+                c.fetched, c.added, c.updated, c.removed, c.restored, c.unchanged,
+            ),
+        };
         match (self.outcome, &self.error) {
             (SyncOutcome::DryRun, _) => line.push_str(" (dry run: nothing changed)"),
             (_, Some(error)) => {
@@ -130,6 +179,7 @@ impl SyncReport {
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
             "run_id": self.run_id,
+            "source": self.source.as_str(),
             "trigger": self.trigger.as_str(),
             "outcome": self.outcome.as_str(),
             "counts": self.counts,
@@ -141,16 +191,8 @@ impl SyncReport {
     }
 }
 
-/// Runs syncs, one at a time per process (and, through the database lock, one at a time per database).
-#[derive(Debug)]
-pub struct Syncer {
-    db: DatabaseConnection,
-    source: Result<Arc<dyn AgentDirectory>, Arc<SourceError>>,
-    domain: String,
-    max_removal: MaxRemoval,
-    single_flight: Mutex<()>,
-    events: Option<EventBus>,
-}
+/// Syncs of CareSoft's agent list.
+pub type Syncer = Runner<CareSoftSync>;
 
 impl Syncer {
     /// A syncer of the agents `source` lists; when it has none (CareSoft not configured), every sync
@@ -161,181 +203,41 @@ impl Syncer {
         domain: String,
         max_removal: MaxRemoval,
     ) -> Self {
-        Self {
+        Runner::with_job(
             db,
-            source: source.map_err(Arc::new),
-            domain,
-            max_removal,
-            single_flight: Mutex::new(()),
-            events: None,
-        }
-    }
-
-    /// Publishes finished runs and applied status changes on `events`.
-    pub fn with_events(mut self, events: EventBus) -> Self {
-        self.events = Some(events);
-        self
-    }
-
-    /// The database this syncer writes.
-    pub fn db(&self) -> &DatabaseConnection {
-        &self.db
-    }
-
-    /// Runs one sync and records it, waiting for any sync already running (here or, on PostgreSQL, in
-    /// another process). `Err` only when even the run record cannot be written.
-    pub async fn run(&self, request: SyncRequest) -> Result<SyncReport, DbErr> {
-        let request = SyncRequest {
-            wait_for_lock: true,
-            ..request
-        };
-        match self.run_inner(request, None).await? {
-            Some(report) => Ok(report),
-            // Unreachable while waiting for the lock, but a report beats a panic if that ever changes.
-            None => Err(DbErr::Custom("sync skipped".into())),
-        }
-    }
-
-    /// The latest successful sync, whichever process ran it.
-    pub async fn last_success(&self) -> Result<Option<store::runs::LastSuccess>, DbErr> {
-        store::runs::last_success(&self.db).await
-    }
-
-    /// A scheduled sync: skipped (`None`, nothing recorded) when another sync holds the lock or a sync
-    /// succeeded since `fresh_since`, so replicas sharing a database fetch once per interval between them.
-    pub async fn run_scheduled(
-        &self,
-        fresh_since: DateTime<Utc>,
-    ) -> Result<Option<SyncReport>, DbErr> {
-        let request = SyncRequest {
-            wait_for_lock: false,
-            ..SyncRequest::new(Trigger::Schedule)
-        };
-        self.run_inner(request, Some(fresh_since)).await
-    }
-
-    #[tracing::instrument(skip(self), fields(trigger = request.trigger.as_str(), dry_run = request.dry_run))]
-    async fn run_inner(
-        &self,
-        request: SyncRequest,
-        fresh_since: Option<DateTime<Utc>>,
-    ) -> Result<Option<SyncReport>, DbErr> {
-        let _flight = if request.wait_for_lock {
-            self.single_flight.lock().await
-        } else {
-            match self.single_flight.try_lock() {
-                Ok(guard) => guard,
-                Err(_) => return Ok(None),
-            }
-        };
-        // The transaction and its lock come first, before the fetch: whoever holds the lock is the only one
-        // talking to CareSoft, and the others wait (CLI, API) or skip (schedule).
-        let txn = match request.wait_for_lock {
-            true => Some(store::begin_write(&self.db).await?),
-            false => store::try_begin_write(&self.db).await?,
-        };
-        let Some(txn) = txn else {
-            tracing::debug!("another sync, import or override holds the lock; skipped");
-            return Ok(None);
-        };
-        // Read through the pool, not `txn`: on SQLite a read inside `txn` would pin its WAL snapshot before
-        // the run row below is written from another connection, and the sync's first write would then fail
-        // with SQLITE_BUSY_SNAPSHOT ("database is locked", code 517). On PostgreSQL the lock is held either
-        // way and READ COMMITTED sees the same rows.
-        if let Some(since) = fresh_since
-            && let Some(last) = store::runs::last_success(&self.db).await?
-            && last.started_at >= since
-        {
-            txn.rollback().await?;
-            tracing::debug!(last_success = %last.started_at, "a sync succeeded recently; skipped");
-            return Ok(None);
-        }
-        // Stamped once the lock is ours: a run that waited for another replica's sync must not appear to
-        // overlap it, and its duration (and the freshness checks built on `started_at`) exclude the wait.
-        let started = Instant::now();
-        let started_at = Utc::now();
-
-        let run_id =
-            store::runs::start(&self.db, request.trigger, &self.domain, started_at).await?;
-
-        let mut report = SyncReport {
-            run_id,
-            trigger: request.trigger,
-            outcome: SyncOutcome::Running,
-            counts: SyncCounts::default(),
-            started_at,
-            duration: Duration::ZERO,
-            error: None,
-            preview: Vec::new(),
-            status_changes: Vec::new(),
-        };
-        // When the work ended, stamped before the transaction (and with it the PostgreSQL lock) is released:
-        // a run that takes the lock next then never appears to start before this one finished.
-        let mut ended_at = None;
-        match self
-            .execute(txn, &request, run_id, &mut report, &mut ended_at)
-            .await
-        {
-            Ok(outcome) => report.outcome = outcome,
-            Err(failure) => {
-                report.outcome = match failure {
-                    SyncFailure::MassRemoval { .. } => SyncOutcome::Refused,
-                    _ => SyncOutcome::Failed,
-                };
-                if let SyncFailure::Database(err) = &failure {
-                    tracing::error!(error = %err, "sync rolled back on a database error");
-                }
-                report.error = Some(failure.to_string());
-            }
-        }
-        report.duration = started.elapsed();
-
-        let c = report.counts;
-        store::runs::finish(
-            &self.db,
-            run_id,
-            report.outcome,
-            ended_at.unwrap_or_else(Utc::now),
-            &c,
-            report.error.clone(),
+            CareSoftSync {
+                source: source.map_err(Arc::new),
+                domain,
+                max_removal,
+            },
         )
-        .await?;
+    }
+}
 
-        crate::metrics::record_sync(
-            report.outcome.as_str(),
-            report.trigger.as_str(),
-            report.duration,
-        );
-        tracing::info!(
-            run_id = report.run_id,
-            trigger = report.trigger.as_str(),
-            outcome = report.outcome.as_str(),
-            fetched = c.fetched,
-            added = c.added,
-            updated = c.updated,
-            removed = c.removed,
-            returned = c.returned,
-            unchanged = c.unchanged,
-            status_changes = c.status_changes,
-            seconds = report.duration.as_secs_f64(),
-            error = report.error.as_deref(),
-            "sync finished"
-        );
-        if let Some(events) = &self.events {
-            events
-                .announce(&self.db, report.run_id, &report.status_changes, Utc::now())
-                .await;
-        }
-        Ok(Some(report))
+/// The CareSoft sync: fetch, diff against the mirror, guard, apply, recompute links.
+#[derive(Debug)]
+pub struct CareSoftSync {
+    source: Result<Arc<dyn AgentDirectory>, Arc<SourceError>>,
+    domain: String,
+    max_removal: MaxRemoval,
+}
+
+impl Job for CareSoftSync {
+    const SOURCE: SyncSource = SyncSource::Caresoft;
+
+    fn domain(&self) -> &str {
+        &self.domain
+    }
+
+    fn configured(&self) -> bool {
+        self.source.is_ok()
     }
 
     async fn execute(
         &self,
         txn: WriteTxn,
         request: &SyncRequest,
-        run_id: i64,
         report: &mut SyncReport,
-        ended_at: &mut Option<DateTime<Utc>>,
     ) -> Result<SyncOutcome, SyncFailure> {
         let source = match &self.source {
             Ok(source) => source,
@@ -347,7 +249,7 @@ impl Syncer {
         let agents = match source.fetch_agents().await {
             Ok(agents) => agents,
             Err(err) => {
-                *ended_at = Some(Utc::now());
+                report.ended_at = Some(Utc::now());
                 txn.rollback().await?;
                 return Err(err.into());
             }
@@ -369,7 +271,7 @@ impl Syncer {
                 .max_removal
                 .is_exceeded(plan.removals.len(), plan.current_before)
         {
-            *ended_at = Some(Utc::now());
+            report.ended_at = Some(Utc::now());
             txn.rollback().await?;
             return Err(SyncFailure::MassRemoval {
                 removing: plan.removals.len(),
@@ -378,23 +280,23 @@ impl Syncer {
             });
         }
         if request.dry_run {
-            *ended_at = Some(Utc::now());
+            report.ended_at = Some(Utc::now());
             txn.rollback().await?;
             return Ok(SyncOutcome::DryRun);
         }
 
-        let previous_seen = store::runs::last_success(&*txn)
+        let previous_seen = store::runs::last_success(&*txn, SyncSource::Caresoft)
             .await?
             .map_or(now, |last| last.started_at);
-        apply::apply(&*txn, &plan, run_id, now, previous_seen).await?;
+        apply::apply(&*txn, &plan, report.run_id, now, previous_seen).await?;
         if !plan.is_empty() {
             reconcile::recompute(&*txn, LinkCause::Sync, now).await?;
         }
         let finished_at = Utc::now();
-        *ended_at = Some(finished_at);
+        report.ended_at = Some(finished_at);
         // The success is committed with the changes it made: a replica that takes the lock the moment it is
         // released must already see it, or its freshness check would find the mirror stale and fetch again.
-        store::runs::mark_succeeded(&*txn, run_id, finished_at).await?;
+        store::runs::mark_succeeded(&*txn, report.run_id, finished_at, None).await?;
         txn.commit().await?;
         report.status_changes = plan
             .status_changes

@@ -1,7 +1,9 @@
-//! Scheduled syncs inside `serve`: every `BRIDGE_SYNC_INTERVAL`, or daily at `BRIDGE_SYNC_AT` in
+//! Scheduled runs inside `serve`, one schedule per source: CareSoft syncs every `BRIDGE_SYNC_INTERVAL` (or
+//! daily at `BRIDGE_SYNC_AT`), HR pulls every `HR_SYNC_INTERVAL` (or daily at `HR_SYNC_AT`), in
 //! CareSoft's zone; one at start-up when the last success is older than the interval; backoff after
-//! failures. Replicas on one PostgreSQL database share the work through [`Syncer::run_scheduled`]: the
-//! lock holder fetches, the others skip, and when it dies the next replica's tick finds the mirror stale.
+//! failures. Replicas on one PostgreSQL database share the work through [`Runner::run_scheduled`]: the
+//! lock holder reads the source, the others skip, and when it dies the next replica's tick finds the data
+//! stale.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +12,7 @@ use chrono::{DateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use tokio_util::sync::CancellationToken;
 
-use super::Syncer;
+use super::{Job, Runner};
 use crate::domain::SyncOutcome;
 
 /// When scheduled syncs run.
@@ -77,10 +79,11 @@ fn next_daily(at: NaiveTime, tz: Tz, now: DateTime<Utc>) -> DateTime<Utc> {
     now + chrono::Duration::days(1)
 }
 
-/// Runs scheduled syncs until `shutdown`; a sync in flight when shutdown comes is finished (or rolled
+/// Runs scheduled runs of `J` until `shutdown`; a run in flight when shutdown comes is finished (or rolled
 /// back by its own error handling) before this returns, never cut in the middle.
-pub async fn run(syncer: Arc<Syncer>, schedule: Schedule, shutdown: CancellationToken) {
-    tracing::info!(interval_seconds = schedule.interval.as_secs(), at = ?schedule.at, "scheduled syncs on");
+pub async fn run<J: Job>(syncer: Arc<Runner<J>>, schedule: Schedule, shutdown: CancellationToken) {
+    let source = J::SOURCE.as_str();
+    tracing::info!(source, interval_seconds = schedule.interval.as_secs(), at = ?schedule.at, "scheduled runs on");
     let mut failures = 0u32;
     // Start-up: sync at once unless one succeeded within the interval.
     let mut fresh_since = Utc::now() - schedule.interval;
@@ -90,7 +93,7 @@ pub async fn run(syncer: Arc<Syncer>, schedule: Schedule, shutdown: Cancellation
             Ok(Some(_)) => failures += 1,
             Ok(None) => failures = 0,
             Err(err) => {
-                tracing::error!(error = %err, "scheduled sync could not run");
+                tracing::error!(source, error = %err, "scheduled run could not start");
                 failures += 1;
             }
         }
@@ -98,7 +101,7 @@ pub async fn run(syncer: Arc<Syncer>, schedule: Schedule, shutdown: Cancellation
             schedule.retry_after(failures)
         } else {
             let last = syncer.last_success().await.unwrap_or_else(|err| {
-                tracing::warn!(error = %err, "cannot read the last successful sync; waiting one interval");
+                tracing::warn!(source, error = %err, "cannot read the last successful run; waiting one interval");
                 None
             });
             schedule.until_next(Utc::now(), last.map(|last| last.started_at))
@@ -109,7 +112,7 @@ pub async fn run(syncer: Arc<Syncer>, schedule: Schedule, shutdown: Cancellation
         }
         fresh_since = schedule.fresh_since(Utc::now());
     }
-    tracing::info!("scheduled syncs stopped");
+    tracing::info!(source, "scheduled runs stopped");
 }
 
 #[cfg(test)]

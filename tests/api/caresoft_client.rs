@@ -3,10 +3,8 @@
 
 use std::time::{Duration, Instant};
 
+use caresoft_bridge::caresoft::{AgentDirectory, CareSoftClient, CareSoftError, ClientConfig};
 use caresoft_bridge::domain::ChannelStatus;
-use caresoft_bridge::caresoft::{
-    AgentDirectory, CareSoftClient, CareSoftError, ClientConfig,
-};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -15,7 +15,7 @@ use caresoft_bridge::sync::SyncRequest;
 use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
 
-use crate::helpers::{StandIn, TestDb};
+use crate::helpers::{StandIn, TestDb, no_hr_source};
 use crate::on_both_engines;
 
 const STAFF: &str = "employee_code,full_name,email,phone,department,status
@@ -73,6 +73,7 @@ impl Api {
         let schema = build_schema(ApiDeps {
             db: t.db.clone(),
             syncer,
+            hr: no_hr_source(t.db.clone()),
             events: EventBus::new(),
             max_removal: MaxRemoval::parse("20%").expect("share"),
             introspection: true,
@@ -611,6 +612,7 @@ async fn counting(t: &TestDb, query: &str) -> (usize, Value) {
     let schema = build_schema(ApiDeps {
         db: db.clone(),
         syncer: Arc::new(caresoft.syncer(db.clone(), "20%")),
+        hr: no_hr_source(db.clone()),
         events: EventBus::new(),
         max_removal: MaxRemoval::default(),
         introspection: true,
@@ -661,7 +663,10 @@ on_both_engines!(
                  edges { node { id matchStatus employee { employeeCode agents { id } } } } } }"#,
         )
         .await;
-        assert_eq!(statements, 3, "the joined page, then the seats' links and agents");
+        assert_eq!(
+            statements, 3,
+            "the joined page, then the seats' links and agents"
+        );
         assert_eq!(
             data["agents"]["edges"],
             json!([

@@ -536,7 +536,10 @@ async fn a_document_sent_again_is_answered_from_the_parsed_copy() {
     let mut answers = Vec::new();
     for name in ["Lan", "Minh"] {
         let response = app
-            .post_json(Some(GQL), json!({ "query": query, "variables": { "name": name } }))
+            .post_json(
+                Some(GQL),
+                json!({ "query": query, "variables": { "name": name } }),
+            )
             .await;
         assert_eq!(response.status(), StatusCode::OK);
         answers.push(body(response).await);
@@ -553,7 +556,10 @@ async fn a_cached_document_still_follows_the_get_rules_and_operation_names() {
     let document = "query Q { hello } mutation M { touch }";
 
     let posted = app
-        .post_json(Some(GQL), json!({ "query": document, "operationName": "M" }))
+        .post_json(
+            Some(GQL),
+            json!({ "query": document, "operationName": "M" }),
+        )
         .await;
     let over_get = app
         .get(Some(GQL), &[("query", document), ("operationName", "M")])
@@ -580,6 +586,13 @@ async fn documents_that_fail_to_parse_or_are_too_long_are_not_kept() {
     let padded = app.post_json(Some(GQL), json!({ "query": long })).await;
 
     assert_eq!(broken.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(body(padded).await, json!({ "data": { "hello": "Hello, world!" } }));
-    assert!(app.documents.is_empty(), "{} documents kept", app.documents.len());
+    assert_eq!(
+        body(padded).await,
+        json!({ "data": { "hello": "Hello, world!" } })
+    );
+    assert!(
+        app.documents.is_empty(),
+        "{} documents kept",
+        app.documents.len()
+    );
 }

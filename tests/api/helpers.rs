@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use caresoft_bridge::app::Application;
 use caresoft_bridge::caresoft::{CareSoftClient, ClientConfig};
-use caresoft_bridge::config::{MaxRemoval, Settings};
+use caresoft_bridge::config::{ConfigError, MaxRemoval, Settings};
+use caresoft_bridge::hr::HrPuller;
 use caresoft_bridge::store;
 use caresoft_bridge::sync::Syncer;
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
@@ -188,6 +189,18 @@ pub async fn scalar(db: &DatabaseConnection, sql: &str) -> i64 {
         .expect("query runs")
         .expect("one row");
     row.try_get_by_index::<i64>(0).expect("an integer")
+}
+
+/// An HR puller without a source, as a bridge that only imports has.
+pub fn no_hr_source(db: DatabaseConnection) -> Arc<HrPuller> {
+    Arc::new(HrPuller::new(
+        db,
+        Err(ConfigError::MissingOneOf {
+            names: "neither HR_DATABASE_URL (with HR_QUERY) nor HR_FILE",
+            needed_for: "sync-hr",
+        }),
+        MaxRemoval::default(),
+    ))
 }
 
 /// Runs a test body on SQLite and on PostgreSQL, each on a fresh database.

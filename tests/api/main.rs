@@ -7,6 +7,7 @@ mod caresoft_client;
 mod cli;
 mod graphql;
 mod graphql_http;
+mod hr_source;
 mod http;
 mod metrics;
 mod migrations;

@@ -251,5 +251,10 @@ async fn a_slow_sync_is_never_overlapped_by_the_next_tick_or_an_api_sync() {
             .map(|r| (&r.trigger, &r.outcome, &r.error))
             .collect::<Vec<_>>()
     );
-    assert!(runs.iter().filter(|run| run.trigger.as_str() == "api").count() == 2);
+    assert!(
+        runs.iter()
+            .filter(|run| run.trigger.as_str() == "api")
+            .count()
+            == 2
+    );
 }

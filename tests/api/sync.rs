@@ -681,19 +681,28 @@ on_both_engines!(
     |t: TestDb| async move {
         let first = sync(&in_process_syncer(
             &t,
-            vec![in_process_agent(1, "AVAILABLE"), in_process_agent(2, "LOGOUT")],
+            vec![
+                in_process_agent(1, "AVAILABLE"),
+                in_process_agent(2, "LOGOUT"),
+            ],
         ))
         .await;
         let second = sync(&in_process_syncer(
             &t,
-            vec![in_process_agent(1, "NOT AVAILABLE"), in_process_agent(2, "LOGOUT")],
+            vec![
+                in_process_agent(1, "NOT AVAILABLE"),
+                in_process_agent(2, "LOGOUT"),
+            ],
         ))
         .await;
 
         assert_eq!(first.outcome, SyncOutcome::Succeeded, "{:?}", first.error);
         assert_eq!(first.counts.added, 2);
         assert_eq!(second.outcome, SyncOutcome::Succeeded, "{:?}", second.error);
-        assert_eq!((second.counts.updated, second.counts.status_changes), (1, 1));
+        assert_eq!(
+            (second.counts.updated, second.counts.status_changes),
+            (1, 1)
+        );
         let row = agent::Entity::find_by_id(1)
             .one(&t.db)
             .await
