@@ -611,4 +611,84 @@ mod tests {
         assert!(!token_matches(&tokens, "bet"));
         assert!(!token_matches(&tokens, ""));
     }
+
+    #[test]
+    fn an_hr_source_is_a_query_on_a_database_or_a_file() {
+        let s = settings(&[]).expect("valid");
+        assert!(s.hr.source.is_none());
+        assert_eq!(
+            s.hr.source("sync-hr").expect_err("no source").to_string(),
+            "neither HR_DATABASE_URL (with HR_QUERY) nor HR_FILE is set: sync-hr needs one"
+        );
+        let s = settings(&[
+            ("HR_DATABASE_URL", "mysql://hr:s3cr3t@db.internal/nhan_su"),
+            ("HR_QUERY", "SELECT ma_nv AS employee_code FROM nhan_vien"),
+        ])
+        .expect("valid");
+        assert!(matches!(s.hr.source, Some(HrSource::Database(_))));
+        assert_eq!(
+            s.hr.sync_interval,
+            Some(Duration::from_secs(3600)),
+            "1h by default"
+        );
+        assert!(!format!("{s:?}").contains("s3cr3t"), "the URL is a secret");
+        let s = settings(&[
+            ("HR_FILE", "/srv/hr/nhan_su.csv"),
+            ("HR_SYNC_INTERVAL", "0"),
+        ])
+        .expect("valid");
+        assert!(matches!(s.hr.source, Some(HrSource::File(_))));
+        assert_eq!(s.hr.sync_interval, None);
+    }
+
+    #[test]
+    fn bad_hr_settings_name_the_variable_and_hide_the_url() {
+        for (vars, starts) in [
+            (vec![("HR_QUERY", "SELECT 1")], "HR_DATABASE_URL is not set"),
+            (
+                vec![("HR_DATABASE_URL", "postgres://x")],
+                "HR_QUERY is not set",
+            ),
+            (
+                vec![
+                    ("HR_DATABASE_URL", "oracle://hr:s3cr3t@x"),
+                    ("HR_QUERY", "SELECT 1"),
+                ],
+                "HR_DATABASE_URL=\"oracle://…\" is invalid",
+            ),
+            (
+                vec![
+                    ("HR_DATABASE_URL", "postgres://x"),
+                    ("HR_QUERY", "DELETE FROM t"),
+                ],
+                "HR_QUERY=",
+            ),
+            (
+                vec![
+                    ("HR_DATABASE_URL", "postgres://x"),
+                    ("HR_QUERY", "SELECT 1; SELECT 2"),
+                ],
+                "HR_QUERY=",
+            ),
+            (
+                vec![
+                    ("HR_DATABASE_URL", "postgres://x"),
+                    ("HR_QUERY", "SELECT 1"),
+                    ("HR_FILE", "a.csv"),
+                ],
+                "HR_DATABASE_URL and HR_FILE are both set",
+            ),
+            (
+                vec![("HR_FILE", "a.csv"), ("HR_QUERY", "SELECT 1")],
+                "HR_QUERY is set with HR_FILE",
+            ),
+            (vec![("HR_QUERY_TIMEOUT", "10ms")], "HR_QUERY_TIMEOUT"),
+            (vec![("HR_SYNC_INTERVAL", "hourly")], "HR_SYNC_INTERVAL"),
+            (vec![("HR_SYNC_AT", "3am")], "HR_SYNC_AT"),
+        ] {
+            let err = settings(&vars).expect_err(starts).to_string();
+            assert!(err.starts_with(starts), "{err}");
+            assert!(!err.contains("s3cr3t"), "{err}");
+        }
+    }
 }

@@ -27,6 +27,11 @@ pub struct Schedule {
 /// The first retry delay after a failure; it doubles per failure up to the interval.
 const FIRST_RETRY: Duration = Duration::from_secs(30);
 
+/// How soon a tick skipped for a busy lock (another source's run, an import, another replica) looks again
+/// when the data is still stale: the lock holder is usually done in seconds, and waiting a whole interval
+/// would leave this source stale for it.
+const BUSY_RETRY: Duration = Duration::from_secs(5);
+
 impl Schedule {
     /// How long to sleep before the next tick. With an interval, the tick is due one interval after the
     /// latest success of any replica, so replicas line up on the same tick and the lock (or the freshness
@@ -88,10 +93,14 @@ pub async fn run<J: Job>(syncer: Arc<Runner<J>>, schedule: Schedule, shutdown: C
     // Start-up: sync at once unless one succeeded within the interval.
     let mut fresh_since = Utc::now() - schedule.interval;
     loop {
+        let mut skipped = false;
         match syncer.run_scheduled(fresh_since).await {
             Ok(Some(report)) if report.outcome == SyncOutcome::Succeeded => failures = 0,
             Ok(Some(_)) => failures += 1,
-            Ok(None) => failures = 0,
+            Ok(None) => {
+                failures = 0;
+                skipped = true;
+            }
             Err(err) => {
                 tracing::error!(source, error = %err, "scheduled run could not start");
                 failures += 1;
@@ -104,7 +113,13 @@ pub async fn run<J: Job>(syncer: Arc<Runner<J>>, schedule: Schedule, shutdown: C
                 tracing::warn!(source, error = %err, "cannot read the last successful run; waiting one interval");
                 None
             });
-            schedule.until_next(Utc::now(), last.map(|last| last.started_at))
+            let last = last.map(|last| last.started_at);
+            // Skipped, yet nothing succeeded since `fresh_since`: the lock was busy, not the data fresh.
+            if skipped && last.is_none_or(|last| last < fresh_since) {
+                BUSY_RETRY.min(schedule.interval)
+            } else {
+                schedule.until_next(Utc::now(), last)
+            }
         };
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}

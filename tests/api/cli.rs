@@ -10,6 +10,16 @@ use crate::helpers::{DOMAIN, StandIn, TestDb, agents_json};
 
 /// Runs `caresoft-bridge ARGS` against `db` and the stand-in, with a clean environment of its own.
 async fn run(t: &TestDb, caresoft: Option<&StandIn>, args: &[&str]) -> Output {
+    run_with(t, caresoft, args, &[]).await
+}
+
+/// [`run`] with these variables set too.
+async fn run_with(
+    t: &TestDb,
+    caresoft: Option<&StandIn>,
+    args: &[&str],
+    vars: &[(&str, &str)],
+) -> Output {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_caresoft-bridge"));
     command
         .args(args)
@@ -25,6 +35,7 @@ async fn run(t: &TestDb, caresoft: Option<&StandIn>, args: &[&str]) -> Output {
             .env("CARESOFT_DOMAIN", DOMAIN)
             .env("CARESOFT_API_TOKEN", "test-token");
     }
+    command.envs(vars.iter().copied());
     command.output().await.expect("the binary runs")
 }
 
@@ -207,4 +218,85 @@ async fn schema_prints_the_committed_sdl() {
     let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql"))
         .expect("schema.graphql");
     assert_eq!(stdout(&output), committed);
+}
+
+#[tokio::test]
+async fn sync_hr_prints_its_summary_and_exits_as_sync_does() {
+    let t = TestDb::sqlite().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("nhan_su.csv");
+    let write = |rows: &[&str]| {
+        let mut text = String::from("employee_code,full_name,status\n");
+        for row in rows {
+            text.push_str(row);
+            text.push('\n');
+        }
+        std::fs::write(&path, text).expect("write");
+    };
+    let file = path.display().to_string();
+    let vars = [("HR_FILE", file.as_str())];
+
+    let output = run(&t, None, &["sync-hr"]).await;
+    assert_eq!(
+        output.status.code(),
+        Some(78),
+        "no source is a configuration error"
+    );
+    assert!(
+        stderr(&output).contains("neither HR_DATABASE_URL (with HR_QUERY) nor HR_FILE is set"),
+        "{}",
+        stderr(&output)
+    );
+
+    write(&[
+        "NV01,Nguyễn Văn An,",
+        "NV02,Trần Thị Bình,terminated",
+        "NV03,Lê Hoàng Cường,",
+    ]);
+    let output = run_with(&t, None, &["sync-hr", "--dry-run"], &vars).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let out = stdout(&output);
+    assert!(out.contains("  add NV01 (Nguyễn Văn An)"), "{out}");
+    assert!(
+        out.trim_end().ends_with("(dry run: nothing changed)")
+            && out.contains("sync-hr dry-run: 3 employees, 3 added"),
+        "{out}"
+    );
+
+    let output = run_with(&t, None, &["sync-hr"], &vars).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stdout(&output).starts_with(
+            "sync-hr ok: 3 employees, 3 added, 0 updated, 0 removed, 0 restored, 0 unchanged in "
+        ),
+        "{}",
+        stdout(&output)
+    );
+
+    // Two of three gone: refused, exit 3, and the switch that overrides it is named.
+    write(&["NV01,Nguyễn Văn An,"]);
+    let output = run_with(&t, None, &["sync-hr", "--json"], &vars).await;
+    assert_eq!(output.status.code(), Some(3), "{}", stdout(&output));
+    let report: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(report["source"], "hr");
+    assert_eq!(report["outcome"], "refused");
+    assert!(
+        report["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("--allow-mass-removal"),
+        "{report}"
+    );
+    let output = run_with(&t, None, &["sync-hr", "--allow-mass-removal"], &vars).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    assert!(stdout(&output).contains("2 removed"), "{}", stdout(&output));
+
+    std::fs::write(&path, "employee_code,full_name\nNV01,An\nNV01,An again\n").expect("write");
+    let output = run_with(&t, None, &["sync-hr"], &vars).await;
+    assert_eq!(output.status.code(), Some(1), "bad rows fail the pull");
+    assert!(
+        stdout(&output).contains("line 3, column employee_code: duplicate employee_code \"NV01\""),
+        "{}",
+        stdout(&output)
+    );
 }

@@ -791,3 +791,44 @@ async fn serve_pulls_the_hr_source_on_its_schedule() {
     assert_eq!(run.trigger, Trigger::Schedule);
     assert_eq!(run.added, 1);
 }
+
+#[tokio::test]
+async fn a_tick_that_finds_the_lock_busy_looks_again_soon() {
+    let t = TestDb::sqlite().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("hr.csv");
+    write_csv(&path, &["NV01,Nguyễn Văn An,,,,"]);
+    let file = path.display().to_string();
+    let caresoft = StandIn::start().await;
+    // The sync holds the lock for two seconds while CareSoft answers, as both schedules tick at start-up.
+    caresoft
+        .respond(
+            wiremock::ResponseTemplate::new(200)
+                .set_body_json(json!({"code": "ok", "agents": [agent_json(1)]}))
+                .set_delay(Duration::from_secs(2)),
+        )
+        .await;
+    let db = t.db.clone();
+    let _app = spawn_app(
+        t,
+        caresoft,
+        &[
+            ("HR_FILE", &file),
+            ("HR_SYNC_INTERVAL", "1h"),
+            ("BRIDGE_SYNC_INTERVAL", "24h"),
+        ],
+    )
+    .await;
+    for source in [SyncSource::Caresoft, SyncSource::Hr] {
+        let db = db.clone();
+        eventually(
+            Duration::from_secs(20),
+            "a success of each source, long before an interval",
+            move || {
+                let db = db.clone();
+                async move { store::runs::last_success(&db, source).await.ok().flatten() }
+            },
+        )
+        .await;
+    }
+}
