@@ -28,6 +28,7 @@ pub mod demo;
 pub mod domain;
 pub mod events;
 pub mod export;
+pub mod fingerprint;
 pub mod graphql;
 pub mod hr;
 pub mod http;

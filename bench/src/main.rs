@@ -16,6 +16,7 @@
 mod dataset;
 mod engine;
 mod floor;
+mod hr_pull;
 mod load;
 mod phases;
 mod report;
@@ -116,7 +117,20 @@ struct Args {
     /// Keep the load phase's database (its URL is printed), to profile its queries by hand afterwards.
     #[arg(long)]
     keep_db: bool,
+    /// Measure only the pull of the HR table from the `--hr-sources` databases into each `--engine` (first
+    /// pull into an empty table, then a no-change pull), `--runs` times each.
+    #[arg(long)]
+    hr_pull: bool,
+    /// Where the HR table lives for `--hr-pull`. Repeatable.
+    #[arg(long, value_enum, default_values_t = [hr_pull::HrEngine::Postgres, hr_pull::HrEngine::Mariadb])]
+    hr_sources: Vec<hr_pull::HrEngine>,
+    /// MariaDB (or MySQL) database to create the `--hr-pull` HR database from.
+    #[arg(long, default_value = DEFAULT_MARIADB_URL)]
+    mariadb_url: String,
 }
+
+/// The default administrative MariaDB URL: loopback, root without a password.
+const DEFAULT_MARIADB_URL: &str = "mysql://root@127.0.0.1:3306/test";
 
 impl Args {
     /// The command that reproduces this run, every value spelled out.
@@ -166,6 +180,19 @@ impl Args {
         if self.keep_db {
             command.push_str(" --keep-db");
         }
+        if self.hr_pull {
+            command.push_str(" --hr-pull");
+            for source in &self.hr_sources {
+                let name = match source {
+                    hr_pull::HrEngine::Postgres => "postgres",
+                    hr_pull::HrEngine::Mariadb => "mariadb",
+                };
+                command.push_str(&format!(" --hr-sources {name}"));
+            }
+            if self.mariadb_url != DEFAULT_MARIADB_URL {
+                command.push_str(&format!(" --mariadb-url '{}'", self.mariadb_url));
+            }
+        }
         command
     }
 
@@ -211,6 +238,32 @@ async fn run(args: Args) -> anyhow::Result<()> {
         println!("WARNING: a debug build; these figures say nothing about release performance");
     }
     let engines = args.engines();
+    if args.hr_pull {
+        let data = dataset::generate(Shape {
+            agents: args.agents,
+            employees: args.employees,
+            seed: args.seed,
+        })?;
+        println!(
+            "data: {} agents, {} employees (seed {}); PostgreSQL sslmode={}",
+            args.agents,
+            args.employees,
+            args.seed,
+            engine::sslmode(&args.pg_url)
+        );
+        let results = hr_pull::measure(
+            &data,
+            &engines,
+            &args.hr_sources,
+            args.runs,
+            &args.pg_url,
+            &args.mariadb_url,
+        )
+        .await?;
+        hr_pull::print(&results, args.runs);
+        println!("\nrerun: {command}");
+        return Ok(());
+    }
     let server_bin = if args.skip_load {
         None
     } else {

@@ -21,6 +21,8 @@ pub struct Model {
     pub removed_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// A hash of the HR fields, to find unchanged rows cheaply; NULL on rows written before it existed.
+    pub fingerprint: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

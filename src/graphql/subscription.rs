@@ -1,4 +1,4 @@
-//! The subscription root: live status changes and finished syncs, fed by the [`EventBus`].
+//! The subscription root: live status changes and finished runs (syncs and HR pulls), fed by the [`EventBus`].
 
 use async_graphql::{Context, Subscription};
 use futures_util::Stream;
@@ -6,7 +6,7 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::loaders::{AgentKey, loaders};
-use super::types::{Agent, Channel, ChannelStatus, SyncRun};
+use super::types::{Agent, Channel, ChannelStatus, SyncRun, SyncSource};
 use crate::domain;
 use crate::events::{Event, EventBus};
 use crate::store;
@@ -69,8 +69,14 @@ impl Subscription {
         }
     }
 
-    /// Every finished sync run (succeeded, failed, refused or dry run).
-    async fn sync_completed(&self, ctx: &Context<'_>) -> impl Stream<Item = SyncRun> + use<> {
+    /// Every finished run (succeeded, failed, refused or dry run): CareSoft syncs and HR pulls, or only
+    /// those of `source`.
+    async fn sync_completed(
+        &self,
+        ctx: &Context<'_>,
+        source: Option<SyncSource>,
+    ) -> impl Stream<Item = SyncRun> + use<> {
+        let source: Option<domain::SyncSource> = source.map(Into::into);
         let mut events = ctx.data_unchecked::<EventBus>().subscribe();
         let db = ctx.data_unchecked::<DatabaseConnection>().clone();
         async_stream::stream! {
@@ -80,7 +86,9 @@ impl Subscription {
                     Ok(_) | Err(RecvError::Lagged(_)) => continue,
                     Err(RecvError::Closed) => break,
                 };
-                if let Ok(Some(run)) = store::runs::by_id(&db, run_id).await {
+                if let Ok(Some(run)) = store::runs::by_id(&db, run_id).await
+                    && source.is_none_or(|source| run.source == source)
+                {
                     yield SyncRun(run);
                 }
             }

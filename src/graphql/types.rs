@@ -479,7 +479,7 @@ impl LinkChange {
     async fn new_employee(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Employee>> {
         load_employee(ctx, self.0.new_employee_id).await
     }
-    /// sync, import or override.
+    /// sync, import, override, or hr (a pull of the HR source).
     async fn cause(&self) -> &str {
         self.0.cause.as_str()
     }

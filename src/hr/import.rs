@@ -11,6 +11,7 @@ use sea_orm::{ActiveValue::NotSet, ActiveValue::Set, DatabaseConnection, DbErr};
 use super::csv_parse::{EmployeeRow, RowError};
 use crate::config::MaxRemoval;
 use crate::domain::LinkCause;
+use crate::fingerprint::Fingerprint;
 use crate::reconcile::keys::{email_key, phone_key};
 use crate::reconcile::recompute;
 use crate::store::{self, WriteTxn};
@@ -135,12 +136,23 @@ fn same(row: &EmployeeRow, stored: &employee::Model) -> bool {
         && stored.status == row.status
 }
 
-fn active_model(
-    row: &EmployeeRow,
-    id: Option<i64>,
-    created_at: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> employee::ActiveModel {
+/// Bumped whenever [`fingerprint`] hashes differently, so stored fingerprints of the old kind never match.
+const FINGERPRINT_VERSION: u8 = 1;
+
+/// A stable hash of every field [`same`] compares (see [`crate::fingerprint`]).
+pub fn fingerprint(row: &EmployeeRow) -> i64 {
+    Fingerprint::new(FINGERPRINT_VERSION)
+        .text(row.full_name.as_deref())
+        .text(row.email.as_deref())
+        .text(row.phone.as_deref())
+        .text(row.department.as_deref())
+        .text(Some(row.status.as_str()))
+        .finish()
+}
+
+/// The row as stored. An update leaves `created_at` alone (the upsert does not write it), so updates pass
+/// `now` for it.
+fn active_model(row: &EmployeeRow, id: Option<i64>, now: DateTime<Utc>) -> employee::ActiveModel {
     employee::ActiveModel {
         id: id.map_or(NotSet, Set),
         employee_code: Set(row.employee_code.clone()),
@@ -152,45 +164,37 @@ fn active_model(
         email_key: Set(row.email.as_deref().and_then(email_key)),
         phone_key: Set(row.phone.as_deref().and_then(phone_key)),
         removed_at: Set(None),
-        created_at: Set(created_at),
+        created_at: Set(now),
         updated_at: Set(now),
+        fingerprint: Set(Some(fingerprint(row))),
     }
 }
 
-/// Human lines describing what an import would do, for dry runs.
+/// Human lines describing what an import would do, for dry runs; `gone` are the employees it would
+/// mark removed.
 fn preview(
-    inserts: &[employee::ActiveModel],
-    updates: &[employee::ActiveModel],
-    removals: &[i64],
-    stored: &HashMap<String, employee::Model>,
+    inserts: &[&EmployeeRow],
+    updates: &[(&EmployeeRow, bool)],
+    mut gone: Vec<employee::Model>,
 ) -> Vec<String> {
     let name = |code: &str, full_name: Option<&str>| match full_name {
         Some(full_name) => format!("{code} ({full_name})"),
         None => code.to_string(),
     };
-    let of = |row: &employee::ActiveModel| {
-        let code = row.employee_code.try_as_ref().cloned().unwrap_or_default();
-        let full_name = row.full_name.try_as_ref().cloned().flatten();
-        (code, full_name)
-    };
-    let mut lines = Vec::with_capacity(inserts.len() + updates.len() + removals.len());
+    let mut lines = Vec::with_capacity(inserts.len() + updates.len() + gone.len());
     for row in inserts {
-        let (code, full_name) = of(row);
-        lines.push(format!("add {}", name(&code, full_name.as_deref())));
+        lines.push(format!(
+            "add {}",
+            name(&row.employee_code, row.full_name.as_deref())
+        ));
     }
-    for row in updates {
-        let (code, full_name) = of(row);
-        let verb = match stored.get(&code) {
-            Some(old) if old.removed_at.is_some() => "restore",
-            _ => "update",
-        };
-        lines.push(format!("{verb} {}", name(&code, full_name.as_deref())));
+    for (row, restored) in updates {
+        let verb = if *restored { "restore" } else { "update" };
+        lines.push(format!(
+            "{verb} {}",
+            name(&row.employee_code, row.full_name.as_deref())
+        ));
     }
-    let removed: HashSet<i64> = removals.iter().copied().collect();
-    let mut gone: Vec<&employee::Model> = stored
-        .values()
-        .filter(|e| removed.contains(&e.id))
-        .collect();
     gone.sort_by(|a, b| a.employee_code.cmp(&b.employee_code));
     for e in gone {
         lines.push(format!(
@@ -238,7 +242,19 @@ pub async fn apply_rows(
     cause: LinkCause,
     now: DateTime<Utc>,
 ) -> Result<ImportReport, ApplyError> {
-    let stored = store::employees::all_by_code(&**txn).await?;
+    let stored = store::employees::presence(&**txn).await?;
+    // Rows written before fingerprints existed are compared in full, once.
+    let unknown: Vec<i64> = rows
+        .iter()
+        .filter_map(|row| stored.get(&row.employee_code))
+        .filter(|e| e.fingerprint.is_none() && !e.removed)
+        .map(|e| e.id)
+        .collect();
+    let full: HashMap<i64, employee::Model> = store::employees::by_ids(&**txn, &unknown)
+        .await?
+        .into_iter()
+        .map(|e| (e.id, e))
+        .collect();
 
     let mut report = ImportReport {
         dry_run: options.dry_run,
@@ -249,32 +265,40 @@ pub async fn apply_rows(
     let mut present = HashSet::with_capacity(rows.len());
     for row in rows {
         present.insert(row.employee_code.as_str());
-        match stored.get(&row.employee_code) {
-            None => {
-                report.added += 1;
-                inserts.push(active_model(row, None, now, now));
+        let Some(old) = stored.get(&row.employee_code) else {
+            report.added += 1;
+            inserts.push(row);
+            continue;
+        };
+        let unchanged = match old.fingerprint {
+            Some(stored) => !old.removed && stored == fingerprint(row),
+            None => full.get(&old.id).is_some_and(|full| same(row, full)),
+        };
+        if unchanged {
+            report.unchanged += 1;
+            if old.fingerprint.is_none() {
+                // Written back with its fingerprint, not counted as a change.
+                updates.push((row, *old, false));
             }
-            Some(old) if same(row, old) => report.unchanged += 1,
-            Some(old) => {
-                report.updated += 1;
-                if old.removed_at.is_some() {
-                    report.restored += 1;
-                }
-                updates.push(active_model(row, Some(old.id), old.created_at, now));
-            }
+            continue;
         }
+        report.updated += 1;
+        if old.removed {
+            report.restored += 1;
+        }
+        updates.push((row, *old, true));
     }
     let removals: Vec<i64> = if options.replace {
         stored
-            .values()
-            .filter(|e| e.removed_at.is_none() && !present.contains(e.employee_code.as_str()))
-            .map(|e| e.id)
+            .iter()
+            .filter(|(code, e)| !e.removed && !present.contains(code.as_str()))
+            .map(|(_, e)| e.id)
             .collect()
     } else {
         Vec::new()
     };
     report.removed = removals.len();
-    let current = stored.values().filter(|e| e.removed_at.is_none()).count();
+    let current = stored.values().filter(|e| !e.removed).count();
     if !options.allow_mass_removal && options.max_removal.is_exceeded(removals.len(), current) {
         return Err(ApplyError::MassRemoval {
             removing: removals.len(),
@@ -283,13 +307,25 @@ pub async fn apply_rows(
         });
     }
     if options.dry_run {
-        report.preview = preview(&inserts, &updates, &removals, &stored);
+        let changed: Vec<(&EmployeeRow, bool)> = updates
+            .iter()
+            .filter(|(_, _, counted)| *counted)
+            .map(|(row, old, _)| (*row, old.removed))
+            .collect();
+        let gone = store::employees::by_ids(&**txn, &removals).await?;
+        report.preview = preview(&inserts, &changed, gone);
         return Ok(report);
     }
 
     let writes = store::employees::EmployeeWrites {
-        inserts,
-        updates,
+        inserts: inserts
+            .iter()
+            .map(|row| active_model(row, None, now))
+            .collect(),
+        updates: updates
+            .iter()
+            .map(|(row, old, _)| active_model(row, Some(old.id), now))
+            .collect(),
         removals,
     };
     store::employees::write(&**txn, writes, now).await?;

@@ -19,15 +19,42 @@ fn in_hr() -> sea_orm::sea_query::SimpleExpr {
     employee::Column::RemovedAt.is_null()
 }
 
-/// Every employee, removed ones included, by code.
-pub async fn all_by_code(
-    db: &impl ConnectionTrait,
-) -> Result<HashMap<String, employee::Model>, DbErr> {
-    Ok(employee::Entity::find()
+/// What an import or a pull needs of a stored employee to tell whether a row changed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Presence {
+    pub id: i64,
+    /// NULL on rows written before fingerprints existed.
+    pub fingerprint: Option<i64>,
+    /// Marked removed (no longer in HR).
+    pub removed: bool,
+}
+
+/// (id, code, fingerprint, removed at), as [`presence`] reads them.
+type PresenceRow = (i64, String, Option<i64>, Option<DateTime<Utc>>);
+
+/// Every employee, removed ones included, by code: four narrow columns, not the rows.
+pub async fn presence(db: &impl ConnectionTrait) -> Result<HashMap<String, Presence>, DbErr> {
+    let rows: Vec<PresenceRow> = employee::Entity::find()
+        .select_only()
+        .columns([
+            employee::Column::Id,
+            employee::Column::EmployeeCode,
+            employee::Column::Fingerprint,
+            employee::Column::RemovedAt,
+        ])
+        .into_tuple()
         .all(db)
-        .await?
+        .await?;
+    Ok(rows
         .into_iter()
-        .map(|e| (e.employee_code.clone(), e))
+        .map(|(id, code, fingerprint, removed_at)| {
+            let presence = Presence {
+                id,
+                fingerprint,
+                removed: removed_at.is_some(),
+            };
+            (code, presence)
+        })
         .collect())
 }
 

@@ -91,7 +91,7 @@ async fn acquire(db: &DatabaseConnection, wait: bool) -> Result<Option<WriteTxn>
         return Ok(None);
     }
     tracing::warn!(
-        "another sync, import or override holds the lock on this database; waiting for it"
+        "another sync, HR pull, import or override holds the lock on this database; waiting for it"
     );
     txn.execute_raw(Statement::from_sql_and_values(
         DatabaseBackend::Postgres,

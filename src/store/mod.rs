@@ -1,6 +1,7 @@
-//! The storage layer: the only module that writes SQL. Every rule about stored data is written here once
-//! and asked for by name by GraphQL, the exports, the metrics, the probes, the sync, the HR import and the
-//! overrides:
+//! The storage layer: the only module that writes SQL on the bridge's own database (the HR query, which an
+//! admin writes for the enterprise's database, runs in [`crate::hr::source`]). Every rule about stored data is written here once
+//! and asked for by name by GraphQL, the exports, the metrics, the probes, the sync, the HR import and pulls,
+//! and the overrides:
 //!
 //! | rule | where |
 //! | --- | --- |
@@ -10,7 +11,8 @@
 //! | seated employee (MATCHED to a current agent) | [`links::seated_employee_ids`] |
 //! | staff without a seat | [`EmployeeFilter::without_seat`] |
 //! | agents per channel and status | [`agents::status_counts`] |
-//! | latest run, last success | [`runs::latest`], [`runs::last_success`] |
+//! | latest run, last success, per source (CareSoft, HR) | [`runs::latest`], [`runs::last_success`] |
+//! | employees changed since a pull | [`employees::changed_since`] |
 //! | one writer at a time | [`begin_write`] |
 //!
 //! Layout, by table: [`agents`] (the mirror and its status and roster history), [`employees`] (HR),

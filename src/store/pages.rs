@@ -636,6 +636,7 @@ positional!(employee::Model {
     removed_at,
     created_at,
     updated_at,
+    fingerprint,
 });
 
 #[cfg(test)]

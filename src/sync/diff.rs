@@ -12,11 +12,11 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use entity::agent;
-use xxhash_rust::xxh3::Xxh3;
 
 use crate::caresoft::Agent;
 use crate::domain::{Channel, ChannelStatus};
 pub use crate::events::StatusChange;
+use crate::fingerprint::Fingerprint;
 use crate::reconcile::keys::{email_key, phone_key};
 pub use crate::store::runs::SyncCounts;
 
@@ -75,53 +75,30 @@ impl Plan {
 /// Bumped whenever [`fingerprint`] hashes differently, so stored fingerprints of the old kind never match.
 const FINGERPRINT_VERSION: u8 = 1;
 
-/// A stable 64-bit hash (XXH3) of every field [`same_content`] compares. Stable across builds and platforms:
-/// fingerprints are stored and compared by later versions of this program. Equal rows always have equal
-/// fingerprints; two different rows share one with a chance of 2⁻⁶⁴.
+/// A stable 64-bit hash of every field [`same_content`] compares (see [`crate::fingerprint`]).
 pub fn fingerprint(row: &agent::Model) -> i64 {
-    fn text(h: &mut Xxh3, value: Option<&str>) {
-        match value {
-            None => h.update(&[0]),
-            Some(s) => {
-                h.update(&[1]);
-                h.update(&(s.len() as u64).to_le_bytes());
-                h.update(s.as_bytes());
-            }
-        }
-    }
-    fn int(h: &mut Xxh3, value: Option<i64>) {
-        match value {
-            None => h.update(&[0]),
-            Some(n) => {
-                h.update(&[1]);
-                h.update(&n.to_le_bytes());
-            }
-        }
-    }
     let time = |t: Option<DateTime<Utc>>| t.map(|t| t.timestamp_micros());
-    let mut h = Xxh3::new();
-    h.update(&[FINGERPRINT_VERSION]);
-    text(&mut h, Some(&row.domain));
-    text(&mut h, row.username.as_deref());
-    text(&mut h, row.email.as_deref());
-    text(&mut h, row.phone_no.as_deref());
-    text(&mut h, row.extension.as_deref());
-    int(&mut h, row.group_id);
-    text(&mut h, row.group_name.as_deref());
-    int(&mut h, row.role_id);
-    int(&mut h, time(row.created_at));
-    int(&mut h, time(row.updated_at));
-    text(&mut h, row.login_status_raw.as_deref());
-    text(&mut h, row.call_status_raw.as_deref());
-    text(&mut h, row.chat_status_raw.as_deref());
-    text(&mut h, row.ticket_status_raw.as_deref());
-    text(&mut h, Some(row.call_status.as_str()));
-    text(&mut h, Some(row.chat_status.as_str()));
-    text(&mut h, Some(row.ticket_status.as_str()));
-    text(&mut h, row.email_key.as_deref());
-    text(&mut h, row.phone_key.as_deref());
-    // Stored as a signed BIGINT: the bits are what matter.
-    h.digest() as i64
+    Fingerprint::new(FINGERPRINT_VERSION)
+        .text(Some(&row.domain))
+        .text(row.username.as_deref())
+        .text(row.email.as_deref())
+        .text(row.phone_no.as_deref())
+        .text(row.extension.as_deref())
+        .int(row.group_id)
+        .text(row.group_name.as_deref())
+        .int(row.role_id)
+        .int(time(row.created_at))
+        .int(time(row.updated_at))
+        .text(row.login_status_raw.as_deref())
+        .text(row.call_status_raw.as_deref())
+        .text(row.chat_status_raw.as_deref())
+        .text(row.ticket_status_raw.as_deref())
+        .text(Some(row.call_status.as_str()))
+        .text(Some(row.chat_status.as_str()))
+        .text(Some(row.ticket_status.as_str()))
+        .text(row.email_key.as_deref())
+        .text(row.phone_key.as_deref())
+        .finish()
 }
 
 /// The fetched agents as they would be stored (bookkeeping stamped `now`), fingerprints included.

@@ -832,3 +832,81 @@ async fn a_tick_that_finds_the_lock_busy_looks_again_soon() {
         .await;
     }
 }
+
+crate::on_both_engines!(
+    sync_completed_can_follow_hr_pulls_only,
+    |t: TestDb| async move {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("hr.csv");
+        write_csv(&path, &["NV01,Nguyễn Văn An,,,,"]);
+        let caresoft = StandIn::start().await;
+        caresoft.serve(&[agent_json(1)]).await;
+        let file = path.display().to_string();
+        let app = spawn_app(
+            t,
+            caresoft,
+            &[("HR_FILE", &file), ("HR_SYNC_INTERVAL", "0")],
+        )
+        .await;
+        let mut ws = crate::helpers::GraphqlWs::connect(&app.ws_url()).await;
+        ws.init_ok(json!({})).await;
+        ws.subscribe(
+            "hr",
+            "subscription { syncCompleted(source: HR) { id source } }",
+        )
+        .await;
+
+        // A sync, then a pull, until the subscription is live and hears something: always the pull.
+        let mut pulls = Vec::new();
+        for _ in 0..5 {
+            graphql(&app, "mutation { syncNow { id } }").await;
+            let pull = graphql(&app, "mutation { syncHrNow(dryRun: true) { id } }").await;
+            pulls.push(pull["syncHrNow"]["id"].clone());
+            if let Some(event) = ws.try_next_of("hr", Duration::from_secs(2)).await {
+                assert_eq!(event["syncCompleted"]["source"], "HR", "{event}");
+                assert!(pulls.contains(&event["syncCompleted"]["id"]), "{event}");
+                return;
+            }
+        }
+        panic!("no HR run announced after pulls {pulls:?}");
+    }
+);
+
+crate::on_both_engines!(
+    rows_written_before_fingerprints_are_compared_in_full_once,
+    |t: TestDb| async move {
+        let csv = "employee_code,full_name,department\nNV01,Nguyễn Văn An,Kế toán\nNV02,Trần Thị Bình,Kinh doanh\n";
+        let import = |text: &'static str| {
+            let db = t.db.clone();
+            async move {
+                let parsed = hr::parse_employees(text.as_bytes()).expect("csv");
+                hr::import_rows(&db, parsed.rows, parsed.errors, ImportOptions::default())
+                    .await
+                    .expect("import")
+            }
+        };
+        import(csv).await;
+        // As a database upgraded from a version without fingerprints holds them.
+        t.db.execute_unprepared("UPDATE employees SET fingerprint = NULL")
+            .await
+            .expect("clear");
+
+        let again = import(csv).await;
+        assert_eq!(
+            (again.added, again.updated, again.unchanged),
+            (0, 0, 2),
+            "unchanged, not updated"
+        );
+        let stored = employees(&t.db).await;
+        assert!(
+            stored.iter().all(|e| e.fingerprint.is_some()),
+            "written back: {stored:?}"
+        );
+
+        let changed = import(
+        "employee_code,full_name,department\nNV01,Nguyễn Văn An,Kinh doanh\nNV02,Trần Thị Bình,Kinh doanh\n",
+    )
+    .await;
+        assert_eq!((changed.updated, changed.unchanged), (1, 1));
+    }
+);
