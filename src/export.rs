@@ -140,6 +140,17 @@ async fn employee_rows(
         .collect())
 }
 
+/// A CSV cell a spreadsheet will not run: text starting with `=`, `+`, `-`, `@`, a tab or a carriage
+/// return is a formula to Excel and LibreOffice, so it gets a leading `'`, which they show as text and hide
+/// (OWASP's advice on CSV injection). An agent named `=HYPERLINK(…)` in CareSoft stays a name. The JSON export
+/// keeps every value as it is.
+fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}").into(),
+        _ => cell.into(),
+    }
+}
+
 /// Writes the export of `kind` to `out`.
 pub async fn export(
     db: &DatabaseConnection,
@@ -159,7 +170,11 @@ pub async fn export(
             let mut writer = csv::Writer::from_writer(out);
             writer.write_record(columns)?;
             for row in &rows {
-                writer.write_record(row.iter().map(|v| v.as_deref().unwrap_or("")))?;
+                let cells: Vec<_> = row
+                    .iter()
+                    .map(|v| spreadsheet_safe(v.as_deref().unwrap_or("")))
+                    .collect();
+                writer.write_record(cells.iter().map(|cell| cell.as_bytes()))?;
             }
             writer.flush()?;
         }
@@ -188,4 +203,29 @@ pub async fn export(
         }
     }
     Ok(rows.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spreadsheet_safe;
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_become_text() {
+        for (cell, written) in [
+            (
+                "=HYPERLINK(\"http://x\",\"Bấm\")",
+                "'=HYPERLINK(\"http://x\",\"Bấm\")",
+            ),
+            ("+84912345678", "'+84912345678"),
+            ("-1+1", "'-1+1"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=1", "'\t=1"),
+            ("Nguyễn Văn An", "Nguyễn Văn An"),
+            ("0912345678", "0912345678"),
+            ("a=b", "a=b"),
+            ("", ""),
+        ] {
+            assert_eq!(spreadsheet_safe(cell), written, "{cell:?}");
+        }
+    }
 }

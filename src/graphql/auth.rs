@@ -39,15 +39,23 @@ impl Tokens {
         if self.is_open() {
             return Ok(Role::Admin);
         }
-        let presented = authorization
-            .map(|v| v.trim())
-            .map(|v| v.strip_prefix("Bearer ").unwrap_or(v).trim());
+        let presented = authorization.map(bearer_token);
         match presented {
             None | Some("") => Err(ApiError::Unauthenticated),
             Some(token) if token_matches(&self.admin, token) => Ok(Role::Admin),
             Some(token) if token_matches(&self.read, token) => Ok(Role::Read),
             Some(_) => Err(ApiError::Unauthenticated),
         }
+    }
+}
+
+/// The token of an `Authorization` value: after a `Bearer` scheme in any case (RFC 9110 makes schemes
+/// case-insensitive), or the whole value when it has no scheme.
+fn bearer_token(value: &str) -> &str {
+    let value = value.trim();
+    match value.split_once(char::is_whitespace) {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+        _ => value,
     }
 }
 
@@ -61,6 +69,25 @@ impl Guard for AdminOnly {
             Some(Role::Admin) => Ok(()),
             Some(Role::Read) => Err(ApiError::Forbidden.into()),
             None => Err(ApiError::Unauthenticated.into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_token;
+
+    #[test]
+    fn the_bearer_scheme_is_read_in_any_case() {
+        for (value, token) in [
+            ("Bearer s3cr3t", "s3cr3t"),
+            ("bearer s3cr3t", "s3cr3t"),
+            ("BEARER  s3cr3t ", "s3cr3t"),
+            ("s3cr3t", "s3cr3t"),
+            ("Basic s3cr3t", "Basic s3cr3t"),
+            ("", ""),
+        ] {
+            assert_eq!(bearer_token(value), token, "{value:?}");
         }
     }
 }

@@ -474,3 +474,24 @@ async fn an_open_server_refuses_foreign_host_names_and_websocket_origins() {
     .expect("upgrade");
     assert_eq!(own.status(), StatusCode::SWITCHING_PROTOCOLS);
 }
+
+#[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive() {
+    let server = with_tokens().await;
+    for scheme in ["Bearer", "bearer", "BEARER"] {
+        let response = server
+            .http
+            .post(server.url("/graphql"))
+            .header("authorization", format!("{scheme} {ADMIN}"))
+            .json(&json!({ "query": "mutation { syncNow(dryRun: true) { outcome } }" }))
+            .send()
+            .await
+            .expect("response");
+        assert_eq!(response.status(), StatusCode::OK, "{scheme}");
+        let body: Value = response.json().await.expect("JSON body");
+        assert_eq!(
+            body["data"]["syncNow"]["outcome"], "DRY_RUN",
+            "{scheme}: {body}"
+        );
+    }
+}
