@@ -39,11 +39,33 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     Database::connect(options).await
 }
 
-/// Opens the pool and applies pending migrations.
+/// Applies pending migrations, then opens the pool.
 pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr> {
-    let db = connect(url).await?;
-    Migrator::up(&db, None).await?;
-    Ok(db)
+    let ddl = migration_pool(url).await?;
+    Migrator::up(&ddl, None).await?;
+    ddl.close().await?;
+    connect(url).await
+}
+
+/// A pool of one connection for schema changes: every statement of a migration then runs on the same
+/// connection, where on SQLite DDL spread over several connections could meet one whose view of the
+/// schema is out of date.
+pub async fn migration_pool(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let mut options = ConnectOptions::new(url.to_string());
+    options
+        .sqlx_logging(false)
+        .max_connections(1)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(30));
+    if url.starts_with("sqlite:") {
+        options.map_sqlx_sqlite_opts(|opts| {
+            opts.journal_mode(SqliteJournalMode::Wal)
+                .busy_timeout(Duration::from_secs(30))
+                .foreign_keys(true)
+        });
+    }
+    Database::connect(options).await
 }
 
 /// How many rows of `columns` columns fit in one statement on this engine (SQLite binds at most 32,766
