@@ -17,7 +17,7 @@ use crate::domain;
 use crate::hr::HrPuller;
 use crate::reconcile::overrides;
 use crate::store::{self, AgentFilter, EmployeeFilter};
-use crate::sync::{Job as _, Syncer};
+use crate::sync::Syncer;
 
 /// Reads.
 #[derive(Debug, Default)]
@@ -268,13 +268,13 @@ impl Query {
         let caresoft = source_freshness(
             db,
             domain::SyncSource::Caresoft,
-            ctx.data_unchecked::<Arc<Syncer>>().job().configured(),
+            ctx.data_unchecked::<Arc<Syncer>>().configured(),
         )
         .await?;
         let hr = source_freshness(
             db,
             domain::SyncSource::Hr,
-            ctx.data_unchecked::<Arc<HrPuller>>().job().configured(),
+            ctx.data_unchecked::<Arc<HrPuller>>().configured(),
         )
         .await?;
         Ok(Freshness {

@@ -16,9 +16,9 @@ use super::import::{ApplyError, ImportOptions, apply_rows};
 use super::source::{self, HrSource, HrSourceError};
 use super::{CsvFileError, ParsedCsv, parse_employees};
 use crate::config::{ConfigError, MaxRemoval};
-use crate::domain::{LinkCause, SyncOutcome, SyncSource};
+use crate::domain::{LinkCause, SyncSource};
 use crate::store::{self, WriteTxn};
-use crate::sync::{Job, Runner, SourceError, SyncFailure, SyncReport, SyncRequest};
+use crate::sync::{Finish, Job, Runner, SourceError, SyncFailure, SyncReport, SyncRequest};
 
 /// Pulls of the HR source.
 pub type HrPuller = Runner<HrPull>;
@@ -48,13 +48,6 @@ pub struct HrPull {
     max_removal: MaxRemoval,
 }
 
-impl HrPull {
-    /// The configured source, if any.
-    pub fn source(&self) -> Option<&HrSource> {
-        self.source.as_ref().ok()
-    }
-}
-
 /// What the source gave.
 enum Snapshot {
     Rows {
@@ -73,51 +66,35 @@ impl Job for HrPull {
         ""
     }
 
-    fn configured(&self) -> bool {
-        self.source.is_ok()
+    fn source_error(&self) -> Option<&Arc<SourceError>> {
+        self.source.as_ref().err()
     }
 
     async fn execute(
         &self,
-        txn: WriteTxn,
+        txn: &WriteTxn,
         request: &SyncRequest,
         report: &mut SyncReport,
-    ) -> Result<SyncOutcome, SyncFailure> {
-        let source = match &self.source {
-            Ok(source) => source,
-            Err(err) => {
-                txn.rollback().await?;
-                return Err(SyncFailure::NotConfigured(err.clone()));
-            }
-        };
-        let snapshot = match read(source, &txn, request).await {
-            Ok(snapshot) => snapshot,
-            Err(failure) => {
-                report.ended_at = Some(Utc::now());
-                txn.rollback().await?;
-                return Err(failure);
-            }
-        };
-        let (parsed, digest) = match snapshot {
+    ) -> Result<Finish, SyncFailure> {
+        let source = self
+            .source
+            .as_ref()
+            .map_err(|err| SyncFailure::NotConfigured(err.clone()))?;
+        let (parsed, digest) = match read(source, txn, request).await? {
             Snapshot::Rows { parsed, digest } => (parsed, digest),
             Snapshot::Unchanged { digest, run_id } => {
-                let in_hr = store::employees::count_in_hr(&*txn).await? as usize;
+                let in_hr = store::employees::count_in_hr(&**txn).await? as usize;
                 report.counts.fetched = in_hr;
                 report.counts.unchanged = in_hr;
                 report.preview.push(format!(
                     "HR_FILE is unchanged since run {run_id}: nothing to apply"
                 ));
-                let finished_at = Utc::now();
-                report.ended_at = Some(finished_at);
-                store::runs::mark_succeeded(&*txn, report.run_id, finished_at, Some(digest))
-                    .await?;
-                txn.commit().await?;
-                return Ok(SyncOutcome::Succeeded);
+                return Ok(Finish::Commit {
+                    digest: Some(digest),
+                });
             }
         };
         if !parsed.errors.is_empty() {
-            report.ended_at = Some(Utc::now());
-            txn.rollback().await?;
             return Err(SyncFailure::HrRows(parsed.errors));
         }
         report.counts.fetched = parsed.rows.len();
@@ -128,9 +105,8 @@ impl Job for HrPull {
             allow_mass_removal: request.allow_mass_removal,
             max_removal: self.max_removal,
         };
-        let applied = apply_rows(&txn, &parsed.rows, options, LinkCause::Hr, Utc::now()).await;
-        drop(parsed);
-        let applied = match applied {
+        let applied = match apply_rows(txn, &parsed.rows, options, LinkCause::Hr, Utc::now()).await
+        {
             Ok(applied) => applied,
             Err(ApplyError::MassRemoval {
                 removing,
@@ -138,8 +114,6 @@ impl Job for HrPull {
                 limit,
             }) => {
                 report.counts.removed = removing;
-                report.ended_at = Some(Utc::now());
-                txn.rollback().await?;
                 return Err(SyncFailure::HrMassRemoval {
                     removing,
                     current,
@@ -155,15 +129,10 @@ impl Job for HrPull {
         c.restored = applied.restored;
         c.unchanged = applied.unchanged;
         report.preview = applied.preview;
-        let finished_at = Utc::now();
-        report.ended_at = Some(finished_at);
-        if request.dry_run {
-            txn.rollback().await?;
-            return Ok(SyncOutcome::DryRun);
-        }
-        store::runs::mark_succeeded(&*txn, report.run_id, finished_at, digest).await?;
-        txn.commit().await?;
-        Ok(SyncOutcome::Succeeded)
+        Ok(match request.dry_run {
+            true => Finish::DryRun,
+            false => Finish::Commit { digest },
+        })
     }
 }
 

@@ -26,7 +26,7 @@ use crate::events::StatusChange;
 use crate::hr::{HrSourceError, RowError};
 use crate::reconcile;
 use crate::store::{self, WriteTxn};
-pub use runner::{Job, Runner};
+pub use runner::{Finish, Job, Runner};
 pub use store::runs::SyncCounts;
 
 /// What the caller asks of one run.
@@ -229,36 +229,26 @@ impl Job for CareSoftSync {
         &self.domain
     }
 
-    fn configured(&self) -> bool {
-        self.source.is_ok()
+    fn source_error(&self) -> Option<&Arc<SourceError>> {
+        self.source.as_ref().err()
     }
 
     async fn execute(
         &self,
-        txn: WriteTxn,
+        txn: &WriteTxn,
         request: &SyncRequest,
         report: &mut SyncReport,
-    ) -> Result<SyncOutcome, SyncFailure> {
-        let source = match &self.source {
-            Ok(source) => source,
-            Err(err) => {
-                txn.rollback().await?;
-                return Err(SyncFailure::NotConfigured(err.clone()));
-            }
-        };
-        let agents = match source.fetch_agents().await {
-            Ok(agents) => agents,
-            Err(err) => {
-                report.ended_at = Some(Utc::now());
-                txn.rollback().await?;
-                return Err(err.into());
-            }
-        };
+    ) -> Result<Finish, SyncFailure> {
+        let source = self
+            .source
+            .as_ref()
+            .map_err(|err| SyncFailure::NotConfigured(err.clone()))?;
+        let agents = source.fetch_agents().await?;
 
         let now = Utc::now();
         let incoming = diff::rows_of(&agents, &self.domain, now);
         drop(agents);
-        let mirror = read_mirror(&txn, &incoming).await?;
+        let mirror = read_mirror(txn, &incoming).await?;
         let plan = diff::plan(&mirror, incoming);
         report.counts = plan.counts;
         if request.dry_run {
@@ -271,8 +261,6 @@ impl Job for CareSoftSync {
                 .max_removal
                 .is_exceeded(plan.removals.len(), plan.current_before)
         {
-            report.ended_at = Some(Utc::now());
-            txn.rollback().await?;
             return Err(SyncFailure::MassRemoval {
                 removing: plan.removals.len(),
                 current: plan.current_before,
@@ -280,30 +268,22 @@ impl Job for CareSoftSync {
             });
         }
         if request.dry_run {
-            report.ended_at = Some(Utc::now());
-            txn.rollback().await?;
-            return Ok(SyncOutcome::DryRun);
+            return Ok(Finish::DryRun);
         }
 
-        let previous_seen = store::runs::last_success(&*txn, SyncSource::Caresoft)
+        let previous_seen = store::runs::last_success(&**txn, SyncSource::Caresoft)
             .await?
             .map_or(now, |last| last.started_at);
-        apply::apply(&*txn, &plan, report.run_id, now, previous_seen).await?;
+        apply::apply(&**txn, &plan, report.run_id, now, previous_seen).await?;
         if !plan.is_empty() {
-            reconcile::recompute(&*txn, LinkCause::Sync, now).await?;
+            reconcile::recompute(&**txn, LinkCause::Sync, now).await?;
         }
-        let finished_at = Utc::now();
-        report.ended_at = Some(finished_at);
-        // The success is committed with the changes it made: a replica that takes the lock the moment it is
-        // released must already see it, or its freshness check would find the mirror stale and fetch again.
-        store::runs::mark_succeeded(&*txn, report.run_id, finished_at, None).await?;
-        txn.commit().await?;
         report.status_changes = plan
             .status_changes
             .into_iter()
             .filter(|c| c.old_status.is_some())
             .collect();
-        Ok(SyncOutcome::Succeeded)
+        Ok(Finish::Commit { digest: None })
     }
 }
 

@@ -4,13 +4,14 @@
 //! read of its source and what it applies, inside the transaction the runner hands it.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::Mutex;
 
-use super::{SyncCounts, SyncFailure, SyncReport, SyncRequest};
+use super::{SourceError, SyncCounts, SyncFailure, SyncReport, SyncRequest};
 use crate::domain::{SyncOutcome, SyncSource, Trigger};
 use crate::events::EventBus;
 use crate::store::{self, WriteTxn};
@@ -23,18 +24,27 @@ pub trait Job: Send + Sync + std::fmt::Debug + 'static {
     /// The CareSoft domain its runs are recorded with (empty for the HR source).
     fn domain(&self) -> &str;
 
-    /// Whether its source is set up; a run without one fails saying what to set.
-    fn configured(&self) -> bool;
+    /// Why its source is not set up, if it is not; its runs then fail with it
+    /// ([`SyncFailure::NotConfigured`]).
+    fn source_error(&self) -> Option<&Arc<SourceError>>;
 
-    /// Reads the source and applies it in `txn`, which holds the write lock: commits on success, rolls
-    /// back otherwise (a dry run included). Fills `report` as it goes and sets `report.ended_at` before the
-    /// transaction ends, so a run that takes the lock next never appears to start before this one ended.
+    /// Reads the source and applies it in `txn`, which holds the write lock, filling `report` as it goes.
+    /// The runner ends the transaction: it commits on [`Finish::Commit`] and rolls back otherwise.
     fn execute(
         &self,
-        txn: WriteTxn,
+        txn: &WriteTxn,
         request: &SyncRequest,
         report: &mut SyncReport,
-    ) -> impl Future<Output = Result<SyncOutcome, SyncFailure>> + Send;
+    ) -> impl Future<Output = Result<Finish, SyncFailure>> + Send;
+}
+
+/// How a job's work ends, short of a failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finish {
+    /// Commit the changes, recording the digest of what was applied (an HR file), if any.
+    Commit { digest: Option<String> },
+    /// A dry run: roll everything back.
+    DryRun,
 }
 
 /// Runs the runs of one [`Job`].
@@ -68,9 +78,9 @@ impl<J: Job> Runner<J> {
         &self.db
     }
 
-    /// What it runs.
-    pub fn job(&self) -> &J {
-        &self.job
+    /// Whether its source is set up.
+    pub fn configured(&self) -> bool {
+        self.job.source_error().is_none()
     }
 
     /// Runs once and records it, waiting for any run or write already going on (here or, on PostgreSQL,
@@ -168,7 +178,7 @@ impl<J: Job> Runner<J> {
             preview: Vec::new(),
             status_changes: Vec::new(),
         };
-        match self.job.execute(txn, &request, &mut report).await {
+        match self.execute(txn, &request, &mut report).await {
             Ok(outcome) => report.outcome = outcome,
             Err(failure) => {
                 report.outcome = failure.outcome();
@@ -224,5 +234,44 @@ impl<J: Job> Runner<J> {
                 .await;
         }
         Ok(Some(report))
+    }
+
+    /// The job's work in `txn`, and the end of `txn`. `ended_at` is stamped before the transaction (and with
+    /// it the PostgreSQL lock) is released, so a run that takes the lock next never appears to start before
+    /// this one ended; a success is committed with the changes it made, so whoever takes the lock next
+    /// sees both (a replica's freshness check included).
+    async fn execute(
+        &self,
+        txn: WriteTxn,
+        request: &SyncRequest,
+        report: &mut SyncReport,
+    ) -> Result<SyncOutcome, SyncFailure> {
+        let result = self.job.execute(&txn, request, report).await;
+        let ended_at = Utc::now();
+        report.ended_at = Some(ended_at);
+        match result {
+            Ok(Finish::Commit { digest }) => {
+                let committed = async {
+                    store::runs::mark_succeeded(&*txn, report.run_id, ended_at, digest).await?;
+                    txn.commit().await
+                };
+                if let Err(err) = committed.await {
+                    report.status_changes.clear();
+                    return Err(err.into());
+                }
+                Ok(SyncOutcome::Succeeded)
+            }
+            Ok(Finish::DryRun) => {
+                txn.rollback().await?;
+                Ok(SyncOutcome::DryRun)
+            }
+            Err(failure) => {
+                report.status_changes.clear();
+                if let Err(err) = txn.rollback().await {
+                    tracing::warn!(error = %err, "rolling back a failed run");
+                }
+                Err(failure)
+            }
+        }
     }
 }
