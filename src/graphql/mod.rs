@@ -5,6 +5,7 @@
 //! - [`lists`]: paged, filtered lists as Relay connections over the store's pages.
 //! - [`loaders`]: DataLoaders, one per relation.
 //! - [`auth`], [`errors`], [`pagination`]: roles, error codes, cursors.
+//! - [`ws`]: queries, mutations and subscriptions over the WebSocket endpoint.
 
 pub mod auth;
 pub mod errors;
@@ -15,6 +16,7 @@ pub mod pagination;
 pub mod query;
 pub mod subscription;
 pub mod types;
+pub mod ws;
 
 use std::sync::Arc;
 

@@ -203,14 +203,22 @@ async fn serve<E: Executor>(
     let response = executor.execute(prepare(graphql_request)).await;
 
     if is_request_error(&response) {
-        let errors = response
-            .errors
-            .into_iter()
-            .map(|error| with_code(error, "BAD_USER_INPUT"))
-            .collect();
+        let errors = label_request_errors(response).errors;
         return Ok(request_error(errors, media));
     }
     Ok(execution_result(response, media))
+}
+
+/// Gives the errors of a rejected document (see [`is_request_error`]) the `BAD_USER_INPUT` code; an
+/// execution result passes unchanged. Both transports answer with it, HTTP and the WebSocket.
+pub fn label_request_errors(mut response: async_graphql::Response) -> async_graphql::Response {
+    if is_request_error(&response) {
+        response.errors = std::mem::take(&mut response.errors)
+            .into_iter()
+            .map(|error| with_code(error, "BAD_USER_INPUT"))
+            .collect();
+    }
+    response
 }
 
 /// Tells a request error (the document was rejected and nothing ran) from an execution result.

@@ -23,6 +23,7 @@ use tracing::Level;
 use crate::domain::SyncSource;
 use crate::graphql::auth::{Role, Tokens};
 use crate::graphql::errors::ApiError;
+use crate::graphql::ws::WsExecutor;
 use crate::graphql::{AppSchema, with_request_data};
 use crate::store;
 
@@ -237,13 +238,13 @@ async fn graphql_ws(
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |stream| {
-            let schema = state.schema.clone();
-            GraphQLWebSocket::new(stream, schema, protocol)
+            let executor = WsExecutor::new(state.schema.clone(), state.db.clone());
+            GraphQLWebSocket::new(stream, executor, protocol)
                 .on_connection_init(move |payload| async move {
                     let role: Role = state.tokens.role_for(payload_token(&payload).as_deref())?;
                     let mut data = Data::default();
                     data.insert(role);
-                    // No loaders here: each event is resolved with fresh ones (see `loaders::load_one`).
+                    // Loaders are per operation, not per connection (see `WsExecutor`).
                     Ok(data)
                 })
                 .serve()

@@ -1,6 +1,7 @@
 //! Subscriptions over WebSocket at `/graphql/ws` (graphql-transport-ws), served in-process: who may
 //! subscribe, `syncCompleted` on both engines (in-process bus on SQLite, NOTIFY and the relay on
-//! PostgreSQL), and the public `graphql-ws` npm client.
+//! PostgreSQL), and the public `graphql-ws` npm client, for subscriptions and for queries and mutations
+//! sent over the same socket.
 
 use std::time::Duration;
 
@@ -131,25 +132,34 @@ on_both_engines!(
     }
 );
 
-/// The public `graphql-ws` client (npm), driven by `scripts/graphql-audit/subscribe.mjs`.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_public_graphql_ws_client_subscribes() {
+/// The folder of the Node scripts that drive the public `graphql-ws` client, or `None` (the test says it
+/// is skipped) when its packages are not installed outside CI.
+fn graphql_ws_scripts() -> Option<&'static str> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/graphql-audit");
-    if !std::path::Path::new(dir)
+    if std::path::Path::new(dir)
         .join("node_modules/graphql-ws")
         .exists()
     {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!(
-                "CI=true but {dir}/node_modules/graphql-ws is missing: run `npm ci` there (scripts/test does)"
-            );
-        }
-        eprintln!(
-            "SKIPPED: {dir}/node_modules/graphql-ws is missing (run scripts/test or `npm ci` there); \
-             the graphql-ws client did not run"
-        );
-        return;
+        return Some(dir);
     }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!(
+            "CI=true but {dir}/node_modules/graphql-ws is missing: run `npm ci` there (scripts/test does)"
+        );
+    }
+    eprintln!(
+        "SKIPPED: {dir}/node_modules/graphql-ws is missing (run scripts/test or `npm ci` there); \
+         the graphql-ws client did not run"
+    );
+    None
+}
+
+/// The public `graphql-ws` client (npm), driven by `scripts/graphql-audit/subscribe.mjs`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_public_graphql_ws_client_subscribes() {
+    let Some(dir) = graphql_ws_scripts() else {
+        return;
+    };
     let app = with_tokens(TestDb::sqlite().await).await;
     let run = |token: &'static str| {
         tokio::process::Command::new("node")
@@ -190,4 +200,123 @@ async fn the_public_graphql_ws_client_subscribes() {
         refused.status,
         String::from_utf8_lossy(&refused.stderr)
     );
+}
+
+/// What matters of an answer for comparing transports: the data, and each error's message and code.
+fn essence(answer: &Value) -> Value {
+    let errors: Vec<Value> = answer["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| json!([e["message"], e["extensions"]["code"]]))
+                .collect()
+        })
+        .unwrap_or_default();
+    json!({"data": answer.get("data").cloned().unwrap_or(Value::Null), "errors": errors})
+}
+
+/// Runs `operations` over `/graphql/ws` with the public `graphql-ws` client (`operate.mjs`).
+async fn over_websocket(dir: &str, app: &TestApp, token: &str, operations: &[Value]) -> Vec<Value> {
+    use tokio::io::AsyncWriteExt;
+    let mut child = tokio::process::Command::new("node")
+        .arg(format!("{dir}/operate.mjs"))
+        .arg(app.url("/graphql"))
+        .arg(token)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node runs");
+    let mut stdin = child.stdin.take().expect("a stdin");
+    stdin
+        .write_all(json!(operations).to_string().as_bytes())
+        .await
+        .expect("operations written");
+    drop(stdin);
+    let output = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+        .await
+        .expect("node finishes")
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "graphql-ws client failed: {}\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_str(stdout.trim()).expect("one JSON array")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queries_and_mutations_over_the_websocket_answer_as_over_http() {
+    let Some(dir) = graphql_ws_scripts() else {
+        return;
+    };
+    // Arrange: a mirrored domain, and a set of operations with pages, relations, a refused mutation and
+    // an invalid document.
+    let app = with_tokens(TestDb::sqlite().await).await;
+    let (status, body) = app
+        .post(
+            Some(ADMIN),
+            r#"mutation { upsertEmployees(rows: [{employeeCode: "NV1", fullName: "Nguyễn Văn Một", email: "agent1@acme.vn"}]) { added } }"#,
+        )
+        .await;
+    assert_eq!(
+        (status, &body["data"]["upsertEmployees"]["added"]),
+        (StatusCode::OK, &json!(1)),
+        "{body}"
+    );
+    sync_now(&app).await;
+    let reads = [
+        "{ agents(first: 2) { totalCount pageInfo { hasNextPage } nodes { id username matchStatus employee { employeeCode } statusEvents { channel } } } }",
+        "query Named { unmatchedAgents(first: 5) { totalCount edges { node { id } } } groups { name agentCount } }",
+        "{ employees(first: 2) { totalCount nodes { employeeCode agents { id matchedBy } } } }",
+        "{ agent(id: \"1\") { id email } }",
+        "mutation { syncNow(dryRun: true) { outcome } }",
+        "{ noSuchField }",
+    ];
+    let operations: Vec<Value> = reads.iter().map(|q| json!({"query": q})).collect();
+
+    for token in [READER, ADMIN] {
+        // Act
+        let websocket = over_websocket(dir, &app, token, &operations).await;
+        let mut http = Vec::new();
+        for query in reads {
+            http.push(app.post(Some(token), query).await.1);
+        }
+
+        // Assert: the same answers, operation by operation.
+        assert_eq!(websocket.len(), reads.len(), "{websocket:?}");
+        for ((query, ws), http) in reads.iter().zip(&websocket).zip(&http) {
+            assert_eq!(essence(ws), essence(http), "{token}: {query}");
+        }
+        assert_eq!(
+            websocket[0]["data"]["agents"]["totalCount"], 3,
+            "{}",
+            websocket[0]
+        );
+        assert_eq!(
+            websocket[2]["data"]["employees"]["nodes"][0]["agents"],
+            json!([{"id": "1", "matchedBy": "EMAIL"}]),
+            "{}",
+            websocket[2]
+        );
+        let dry_run = &essence(&websocket[4]);
+        if token == READER {
+            assert_eq!(dry_run["errors"][0][1], "FORBIDDEN", "{dry_run}");
+        } else {
+            assert_eq!(
+                dry_run["data"]["syncNow"]["outcome"], "DRY_RUN",
+                "{dry_run}"
+            );
+        }
+        assert!(
+            !essence(&websocket[5])["errors"]
+                .as_array()
+                .unwrap()
+                .is_empty()
+        );
+    }
 }
