@@ -308,7 +308,9 @@ async fn report_run<J: Job>(
     match report.outcome {
         SyncOutcome::Succeeded | SyncOutcome::DryRun => ExitStatus::Success,
         SyncOutcome::Refused => ExitStatus::Refused,
-        SyncOutcome::Failed | SyncOutcome::Running => ExitStatus::Failure,
+        SyncOutcome::Failed | SyncOutcome::Running | SyncOutcome::Interrupted => {
+            ExitStatus::Failure
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 
 use sea_orm::entity::prelude::*;
 
-use crate::vocabulary::{SyncOutcome, SyncSource, Trigger};
+use crate::vocabulary::{RunErrorCode, SyncOutcome, SyncSource, Trigger};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "sync_runs")]
@@ -24,7 +24,12 @@ pub struct Model {
     pub restored: i64,
     pub unchanged: i64,
     pub status_changes: i64,
+    /// Why the run failed or was refused, in a sentence safe for any reader of the API.
     pub error: Option<String>,
+    /// A stable code for `error` (`CARESOFT_UNAUTHORIZED`, `MASS_REMOVAL`, …).
+    pub error_code: Option<RunErrorCode>,
+    /// The whole cause (hosts, addresses, answer excerpts): for administrators and the log.
+    pub error_detail: Option<String>,
     /// HR file pulls: the digest of the file applied, so an unchanged file is not parsed again.
     pub source_digest: Option<String>,
 }

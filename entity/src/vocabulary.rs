@@ -1,6 +1,6 @@
 //! The shared vocabulary of caresoft-bridge: channels and their statuses, match statuses and methods,
-//! employee statuses, sync triggers, sources and outcomes, link causes and override kinds, each with the spelling
-//! stored in the database (which is also the GraphQL enum value where the API shows it).
+//! employee statuses, sync triggers, sources, outcomes and error codes, link causes and override kinds,
+//! each with the spelling stored in the database (which is also the GraphQL enum value where the API shows it).
 //!
 //! The entities store these typed (sea-orm active enums), so a value this program did not write is a
 //! decoding error naming the value, not a silent default. They live here, below the entities, because an
@@ -117,6 +117,35 @@ stored_enum! {
         Failed => "failed",
         Refused => "refused",
         DryRun => "dry_run",
+        /// Its process died before it finished (killed, crashed, power lost); the next run that takes the
+        /// lock says so.
+        Interrupted => "interrupted",
+    }
+}
+
+stored_enum! {
+    /// Why a run did not apply, as a stable code clients may branch on (`SyncRun.errorCode`).
+    RunErrorCode {
+        /// CareSoft refused the API token (HTTP 401/403).
+        CaresoftUnauthorized => "CARESOFT_UNAUTHORIZED",
+        /// CareSoft could not be reached, timed out, or answered 5xx on every attempt.
+        CaresoftUnreachable => "CARESOFT_UNREACHABLE",
+        /// CareSoft's rate limit.
+        CaresoftRateLimited => "CARESOFT_RATE_LIMITED",
+        /// CareSoft answered something the bridge will not mirror.
+        CaresoftBadAnswer => "CARESOFT_BAD_ANSWER",
+        /// The mass-removal guard refused the run.
+        MassRemoval => "MASS_REMOVAL",
+        /// The HR source could not be read (connection, query, timeout, columns, file).
+        HrQueryFailed => "HR_QUERY_FAILED",
+        /// The HR source returned rows that fail validation.
+        HrBadRows => "HR_BAD_ROWS",
+        /// The bridge's own database failed.
+        Database => "DATABASE",
+        /// The source is not configured.
+        NotConfigured => "NOT_CONFIGURED",
+        /// The run's process died before it finished.
+        Interrupted => "INTERRUPTED",
     }
 }
 

@@ -10,6 +10,7 @@ mod m20261201_000001_add_agent_fingerprint;
 mod m20261201_000002_index_agents_by_group_and_status;
 mod m20261202_000001_add_run_source;
 mod m20261202_000002_add_employee_fingerprint;
+mod m20261202_000003_add_run_error_code;
 
 /// All migrations, oldest first.
 #[derive(Debug)]
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000002_index_agents_by_group_and_status::Migration),
             Box::new(m20261202_000001_add_run_source::Migration),
             Box::new(m20261202_000002_add_employee_fingerprint::Migration),
+            Box::new(m20261202_000003_add_run_error_code::Migration),
         ]
     }
 }

@@ -239,9 +239,22 @@ impl Mutation {
                 Err(ApiError::bad_input(message)
                     .extend_with(|_, ext| ext.set("rows", async_graphql::Value::List(issues))))
             }
-            Err(
-                err @ (ImportError::MassRemoval { .. } | ImportError::ReplaceWithInvalidRows(_)),
-            ) => Err(ApiError::bad_input(err.to_string()).into()),
+            // The CLI's wording names its flags; this names the arguments of this mutation.
+            Err(ImportError::MassRemoval {
+                removing,
+                current,
+                limit,
+            }) => Err(ApiError::bad_input(format!(
+                "refused: replace would remove {removing} of {current} employees (limit {limit}); nothing \
+                 was changed. If the rows are complete, send them again with allowMassRemoval: true"
+            ))
+            .into()),
+            Err(ImportError::ReplaceWithInvalidRows(errors)) => Err(ApiError::bad_input(format!(
+                "refusing replace: true with {} invalid rows: the employees of those rows would be marked \
+                 removed; fix the rows, or send them without replace",
+                errors.len()
+            ))
+            .into()),
             Err(ImportError::Database(err)) => Err::<ImportResult, _>(err).or_internal(),
         }
     }

@@ -7,6 +7,7 @@ use async_graphql::{ComplexObject, Context, Enum, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{agent, agent_link, employee, link_history, roster_change, status_event, sync_run};
 
+use super::auth::Role;
 use super::errors::OrInternal;
 use super::loaders::{
     AgentKey, CandidatesKey, EmployeeKey, LastSuccessKey, LinkChangesKey, LinkKey,
@@ -14,6 +15,7 @@ use super::loaders::{
 };
 use crate::domain;
 use crate::store;
+use crate::sync::{Surface, failure::with_advice};
 
 /// Declares a GraphQL enum mirroring a domain enum, with conversions both ways.
 macro_rules! api_enum {
@@ -88,8 +90,9 @@ api_enum! {
 }
 
 api_enum! {
-    /// How a run ended.
-    SyncOutcome => domain::SyncOutcome { Running, Succeeded, Failed, Refused, DryRun }
+    /// How a run ended. `INTERRUPTED`: its process died before it finished (killed, crashed); the next
+    /// run that took the lock recorded it.
+    SyncOutcome => domain::SyncOutcome { Running, Succeeded, Failed, Refused, DryRun, Interrupted }
 }
 
 api_enum! {
@@ -557,9 +560,26 @@ impl SyncRun {
     async fn status_changes(&self) -> i64 {
         self.0.status_changes
     }
-    /// Why the run failed or was refused.
-    async fn error(&self) -> Option<&str> {
-        self.0.error.as_deref()
+    /// Why the run failed, was refused or was interrupted. Read tokens get a sentence naming no host,
+    /// address or answer excerpt; admin tokens get the whole cause. Both end with what to do when a
+    /// switch of this API helps (`allowMassRemoval: true`).
+    async fn error(&self, ctx: &Context<'_>) -> Option<String> {
+        let text = match ctx.data_opt::<Role>() {
+            Some(Role::Admin) => self.0.error_detail.as_deref().or(self.0.error.as_deref()),
+            _ => self.0.error.as_deref(),
+        }?;
+        Some(with_advice(
+            text,
+            self.0.error_code,
+            self.0.source,
+            Surface::Graphql,
+        ))
+    }
+    /// A stable code for `error`: `CARESOFT_UNAUTHORIZED`, `CARESOFT_UNREACHABLE`,
+    /// `CARESOFT_RATE_LIMITED`, `CARESOFT_BAD_ANSWER`, `MASS_REMOVAL`, `HR_QUERY_FAILED`, `HR_BAD_ROWS`,
+    /// `DATABASE`, `NOT_CONFIGURED` or `INTERRUPTED`; null when the run did not fail.
+    async fn error_code(&self) -> Option<&'static str> {
+        self.0.error_code.map(|code| code.as_str())
     }
 }
 

@@ -1,10 +1,10 @@
 //! The mirror's write lock, taken by every transaction that rewrites agents, employees or links (sync,
 //! employee import, manual overrides), so their reads and writes never interleave and link recomputes never
 //! work from stale keys. On PostgreSQL it is a transaction-scoped advisory lock: it spans processes (CLI,
-//! replicas) and is released by commit, rollback or a dead session. SQLite serves one process, where a
-//! process-wide mutex does the same and also spares SQLite's deferred transactions the "database is locked"
-//! failure (SQLITE_BUSY_SNAPSHOT) they meet when another connection writes between their first read and
-//! write.
+//! replicas) and is released by commit, rollback or a dead session. On SQLite a process-wide mutex orders
+//! the writers of one process, and the transaction begins IMMEDIATE, which takes SQLite's own write lock at
+//! once and so orders the processes sharing the file (`serve` and CLI commands), waiting up to the busy
+//! timeout.
 //!
 //! [`begin_write`] and [`try_begin_write`] hand out the transaction and the lock together as a [`WriteTxn`], so no writer can
 //! forget the lock or release it before its transaction ends.
@@ -13,8 +13,8 @@ use std::ops::Deref;
 use std::sync::{Arc, LazyLock};
 
 use sea_orm::{
-    ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr, Statement,
-    TransactionTrait,
+    ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr, RuntimeErr,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
@@ -50,6 +50,16 @@ impl WriteTxn {
     pub async fn rollback(self) -> Result<(), DbErr> {
         self.txn.rollback().await
     }
+
+    /// A savepoint inside this transaction, under the same lock: its `rollback` undoes what was written
+    /// through it and leaves this transaction usable (also after an error, which on PostgreSQL aborts the
+    /// transaction otherwise), its `commit` keeps the writes for this transaction to commit.
+    pub async fn savepoint(&self) -> Result<WriteTxn, DbErr> {
+        Ok(WriteTxn {
+            txn: self.txn.begin().await?,
+            _sqlite: None,
+        })
+    }
 }
 
 /// Begins a transaction and takes the write lock for it, waiting for any other writer to finish.
@@ -76,11 +86,22 @@ async fn acquire(db: &DatabaseConnection, wait: bool) -> Result<Option<WriteTxn>
             SQLITE_WRITER.clone().try_lock_owned().ok()
         };
         let Some(guard) = guard else { return Ok(None) };
-        let txn = db.begin().await?;
-        return Ok(Some(WriteTxn {
-            txn,
-            _sqlite: Some(guard),
-        }));
+        // IMMEDIATE takes SQLite's write lock at BEGIN, waiting up to the busy timeout for another process
+        // (a CLI command beside `serve`) to finish: a deferred transaction that reads first would meet
+        // SQLITE_BUSY_SNAPSHOT at its first write whenever another process committed in between, and no
+        // busy timeout helps that one.
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        };
+        return match db.begin_with_options(options).await {
+            Ok(txn) => Ok(Some(WriteTxn {
+                txn,
+                _sqlite: Some(guard),
+            })),
+            Err(err) if !wait && is_busy(&err) => Ok(None),
+            Err(err) => Err(err),
+        };
     }
     let txn = db.begin().await?;
     if try_lock(&txn).await? {
@@ -100,6 +121,25 @@ async fn acquire(db: &DatabaseConnection, wait: bool) -> Result<Option<WriteTxn>
     ))
     .await?;
     Ok(Some(WriteTxn { txn, _sqlite: None }))
+}
+
+/// Whether `err` is SQLite's "database is locked" (SQLITE_BUSY and its extended codes): another process
+/// held the write lock for the whole busy timeout.
+pub fn is_busy(err: &DbErr) -> bool {
+    let runtime = match err {
+        DbErr::Conn(e) | DbErr::Exec(e) | DbErr::Query(e) => e,
+        _ => return false,
+    };
+    match runtime {
+        RuntimeErr::SqlxError(sqlx_err) => match sqlx_err.as_database_error() {
+            Some(db_err) => db_err
+                .code()
+                .and_then(|code| code.parse::<i32>().ok())
+                .is_some_and(|code| code & 0xff == 5),
+            None => false,
+        },
+        _ => false,
+    }
 }
 
 async fn try_lock(txn: &DatabaseTransaction) -> Result<bool, DbErr> {

@@ -4,12 +4,13 @@
 
 use chrono::{DateTime, Utc};
 use entity::sync_run;
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr,
     EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
-use crate::domain::{SyncOutcome, SyncSource, Trigger};
+use crate::domain::{RunErrorCode, SyncOutcome, SyncSource, Trigger};
 
 /// Counts of what a run does, as reported in the summary line and stored on its run. A CareSoft sync counts
 /// agents (`returned`, `status_changes`); an HR pull counts employees (`restored`).
@@ -64,6 +65,8 @@ pub async fn start(
         unchanged: Set(0),
         status_changes: Set(0),
         error: Set(None),
+        error_code: Set(None),
+        error_detail: Set(None),
         source_digest: Set(None),
     }
     .insert(db)
@@ -71,54 +74,107 @@ pub async fn start(
     Ok(run.id)
 }
 
-/// Marks a run succeeded inside the transaction of its changes, so whoever takes the lock next sees the
-/// success together with what it changed.
-/// `digest` is what an HR file pull applied.
-pub async fn mark_succeeded(
-    txn: &impl ConnectionTrait,
-    run_id: i64,
-    finished_at: DateTime<Utc>,
-    digest: Option<String>,
-) -> Result<(), DbErr> {
-    sync_run::ActiveModel {
-        id: Set(run_id),
-        outcome: Set(SyncOutcome::Succeeded),
-        finished_at: Set(Some(finished_at)),
-        source_digest: Set(digest),
-        ..Default::default()
-    }
-    .update(txn)
-    .await
-    .map(|_| ())
+/// What a run records of its failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunError {
+    pub code: RunErrorCode,
+    /// Safe for every reader of the API.
+    pub message: String,
+    /// The whole cause, for administrators.
+    pub detail: String,
 }
 
-/// Records how a run ended, with its counts and error.
-pub async fn finish(
-    db: &impl ConnectionTrait,
-    run_id: i64,
-    outcome: SyncOutcome,
-    finished_at: DateTime<Utc>,
-    counts: &SyncCounts,
-    error: Option<String>,
-) -> Result<(), DbErr> {
+/// The error of a run whose process died.
+pub const INTERRUPTED: &str = "the process running it stopped before it finished (killed or crashed); nothing it read was applied";
+
+/// How a run ended, as its record keeps it.
+#[derive(Debug, Clone)]
+pub struct RunEnd<'a> {
+    pub outcome: SyncOutcome,
+    pub finished_at: DateTime<Utc>,
+    pub counts: &'a SyncCounts,
+    pub error: Option<&'a RunError>,
+    /// What an HR file pull applied (successes only).
+    pub digest: Option<String>,
+}
+
+/// Records how a run ended. The runner writes it in the run's own transaction, so whoever takes the lock
+/// next sees the end together with what the run changed (and a run still `running` then is one whose
+/// process died).
+pub async fn finish(db: &impl ConnectionTrait, run_id: i64, end: RunEnd<'_>) -> Result<(), DbErr> {
+    let c = end.counts;
     sync_run::ActiveModel {
         id: Set(run_id),
-        finished_at: Set(Some(finished_at)),
-        outcome: Set(outcome),
-        fetched: Set(counts.fetched as i64),
-        added: Set(counts.added as i64),
-        updated: Set(counts.updated as i64),
-        removed: Set(counts.removed as i64),
-        returned: Set(counts.returned as i64),
-        restored: Set(counts.restored as i64),
-        unchanged: Set(counts.unchanged as i64),
-        status_changes: Set(counts.status_changes as i64),
-        error: Set(error),
+        finished_at: Set(Some(end.finished_at)),
+        outcome: Set(end.outcome),
+        fetched: Set(c.fetched as i64),
+        added: Set(c.added as i64),
+        updated: Set(c.updated as i64),
+        removed: Set(c.removed as i64),
+        returned: Set(c.returned as i64),
+        restored: Set(c.restored as i64),
+        unchanged: Set(c.unchanged as i64),
+        status_changes: Set(c.status_changes as i64),
+        error: Set(end.error.map(|e| e.message.clone())),
+        error_code: Set(end.error.map(|e| e.code)),
+        error_detail: Set(end.error.map(|e| e.detail.clone())),
+        source_digest: Set(end.digest),
         ..Default::default()
     }
     .update(db)
     .await
     .map(|_| ())
+}
+
+/// Marks every run older than `run_id` that is still `running` as interrupted at `at`. Called by a run
+/// holding the write lock: every run records its end before it releases the lock, so an older run still
+/// `running` then is one whose process died.
+pub async fn close_interrupted(
+    db: &impl ConnectionTrait,
+    run_id: i64,
+    at: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    let result = sync_run::Entity::update_many()
+        .col_expr(
+            sync_run::Column::Outcome,
+            Expr::value(SyncOutcome::Interrupted.as_str()),
+        )
+        .col_expr(sync_run::Column::FinishedAt, Expr::value(at))
+        .col_expr(sync_run::Column::Error, Expr::value(INTERRUPTED))
+        .col_expr(
+            sync_run::Column::ErrorCode,
+            Expr::value(RunErrorCode::Interrupted.as_str()),
+        )
+        .col_expr(sync_run::Column::ErrorDetail, Expr::value(INTERRUPTED))
+        .filter(sync_run::Column::Outcome.eq(SyncOutcome::Running))
+        .filter(sync_run::Column::Id.lt(run_id))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
+}
+
+/// Moves the start of a run recorded before it took the lock to when it did.
+pub async fn restamp(
+    db: &impl ConnectionTrait,
+    run_id: i64,
+    started_at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    sync_run::ActiveModel {
+        id: Set(run_id),
+        started_at: Set(started_at),
+        ..Default::default()
+    }
+    .update(db)
+    .await
+    .map(|_| ())
+}
+
+/// Deletes the record of a run that never started (SQLite: recorded before the lock, then skipped).
+pub async fn discard(db: &impl ConnectionTrait, run_id: i64) -> Result<(), DbErr> {
+    sync_run::Entity::delete_by_id(run_id)
+        .exec(db)
+        .await
+        .map(|_| ())
 }
 
 /// The latest successful run of `source`.

@@ -8,6 +8,7 @@
 
 pub mod apply;
 pub mod diff;
+pub mod failure;
 pub mod runner;
 pub mod scheduler;
 
@@ -23,9 +24,9 @@ use crate::caresoft::{AgentDirectory, CareSoftError};
 use crate::config::{ConfigError, MaxRemoval};
 use crate::domain::{LinkCause, SyncOutcome, SyncSource, Trigger};
 use crate::events::StatusChange;
-use crate::hr::{HrSourceError, RowError};
 use crate::reconcile;
 use crate::store::{self, WriteTxn};
+pub use failure::{RunError, Surface, SyncFailure};
 pub use runner::{Finish, Job, Runner};
 pub use store::runs::SyncCounts;
 
@@ -60,67 +61,6 @@ pub enum SourceError {
     Client(#[from] CareSoftError),
 }
 
-/// Why a run did not apply.
-#[derive(Debug, thiserror::Error)]
-pub enum SyncFailure {
-    #[error("{0}")]
-    NotConfigured(Arc<SourceError>),
-    #[error("CareSoft fetch failed: {0}")]
-    Fetch(#[from] CareSoftError),
-    #[error(
-        "refused: would remove {removing} of {current} mirrored agents (limit {limit}); nothing was changed. \
-         If CareSoft's list is right, rerun with --allow-mass-removal"
-    )]
-    MassRemoval {
-        removing: usize,
-        current: usize,
-        limit: MaxRemoval,
-    },
-    #[error("HR source: {0}")]
-    HrSource(#[from] HrSourceError),
-    #[error("{}", bad_rows(.0))]
-    HrRows(Vec<RowError>),
-    #[error(
-        "refused: the HR source lacks {removing} of the {current} employees in HR (limit {limit}), who would be \
-         marked removed; nothing was changed. If the source is complete, rerun with --allow-mass-removal"
-    )]
-    HrMassRemoval {
-        removing: usize,
-        current: usize,
-        limit: MaxRemoval,
-    },
-    // The database text is logged, not stored: sync runs are readable through the API.
-    #[error("database error (details in the server log)")]
-    Database(#[from] DbErr),
-}
-
-impl SyncFailure {
-    /// The outcome recorded for this failure: a guard refuses, everything else fails.
-    pub fn outcome(&self) -> SyncOutcome {
-        match self {
-            SyncFailure::MassRemoval { .. } | SyncFailure::HrMassRemoval { .. } => {
-                SyncOutcome::Refused
-            }
-            _ => SyncOutcome::Failed,
-        }
-    }
-}
-
-/// The message of a pull with bad rows: how many, and the first of them, as the CSV import lists them.
-fn bad_rows(errors: &[RowError]) -> String {
-    const SHOWN: usize = 10;
-    let mut message = format!(
-        "{} invalid rows from the HR source; nothing was changed: ",
-        errors.len()
-    );
-    let shown: Vec<String> = errors.iter().take(SHOWN).map(ToString::to_string).collect();
-    message.push_str(&shown.join("; "));
-    if errors.len() > SHOWN {
-        message.push_str(&format!("; and {} more", errors.len() - SHOWN));
-    }
-    message
-}
-
 /// The result of one run, as recorded in `sync_runs`.
 #[derive(Debug, Clone)]
 pub struct SyncReport {
@@ -133,7 +73,7 @@ pub struct SyncReport {
     /// When the work ended, stamped before the transaction (and with it the PostgreSQL lock) is released.
     pub ended_at: Option<DateTime<Utc>>,
     pub duration: Duration,
-    pub error: Option<String>,
+    pub error: Option<RunError>,
     /// One human line per planned change (dry runs only).
     pub preview: Vec<String>,
     /// Status changes applied (empty unless succeeded), for live subscribers.
@@ -151,6 +91,7 @@ impl SyncReport {
             SyncOutcome::Refused => "refused",
             SyncOutcome::Failed => "failed",
             SyncOutcome::Running => "running",
+            SyncOutcome::Interrupted => "interrupted",
         };
         let c = &self.counts;
         let seconds = self.duration.as_secs_f64();
@@ -166,9 +107,9 @@ impl SyncReport {
         };
         match (self.outcome, &self.error) {
             (SyncOutcome::DryRun, _) => line.push_str(" (dry run: nothing changed)"),
-            (_, Some(error)) => {
+            (_, Some(_)) => {
                 line.push_str(" — ");
-                line.push_str(error);
+                line.push_str(&self.error_for(Surface::Cli));
             }
             _ => {}
         }
@@ -185,9 +126,31 @@ impl SyncReport {
             "counts": self.counts,
             "started_at": self.started_at.to_rfc3339(),
             "duration_seconds": self.duration.as_secs_f64(),
-            "error": self.error,
+            "error": self.error.as_ref().map(|_| self.error_for(Surface::Cli)),
+            "error_code": self.error.as_ref().map(|e| e.code.as_str()),
             "preview": self.preview,
         })
+    }
+
+    /// The error in full, with the advice in the words of `surface` (empty when the run did not fail).
+    pub fn error_for(&self, surface: Surface) -> String {
+        match &self.error {
+            Some(error) => {
+                failure::with_advice(&error.detail, Some(error.code), self.source, surface)
+            }
+            None => String::new(),
+        }
+    }
+
+    /// How the run ended, for its record.
+    pub fn end(&self, digest: Option<String>) -> store::runs::RunEnd<'_> {
+        store::runs::RunEnd {
+            outcome: self.outcome,
+            finished_at: self.ended_at.unwrap_or_else(Utc::now),
+            counts: &self.counts,
+            error: self.error.as_ref(),
+            digest,
+        }
     }
 }
 

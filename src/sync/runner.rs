@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use sea_orm::{DatabaseConnection, DbErr};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr};
 use tokio::sync::Mutex;
 
 use super::{SourceError, SyncCounts, SyncFailure, SyncReport, SyncRequest};
@@ -130,40 +130,81 @@ impl<J: Job> Runner<J> {
                 Err(_) => return Ok(None),
             }
         };
-        // The transaction and its lock come first, before the read: whoever holds the lock is the only one
+        let sqlite = self.db.get_database_backend() != DatabaseBackend::Postgres;
+        // A scheduled run reads freshness through the pool first, so that a replica's fresh run is
+        // skipped without anything recorded (on SQLite a run is recorded before it takes the lock).
+        if let Some(since) = fresh_since
+            && self.succeeded_since(&self.db, since).await?
+        {
+            tracing::debug!("a run succeeded recently; skipped");
+            return Ok(None);
+        }
+        // The run is recorded, outside any transaction, so that its row survives its process: a run still
+        // `running` when the next one holds the lock died before it ended. On PostgreSQL it is recorded
+        // once the lock is ours, so only lock holders ever write a `running` row. On SQLite the lock is the
+        // file's write lock, which a row written from another connection would wait for: the row comes
+        // first, and a run that waits for the lock behind another process's writer meanwhile shows as
+        // `running` (should a third process take the lock before it, that one marks it interrupted, and
+        // its own end, recorded last, sets it right).
+        let mut recorded = None;
+        if sqlite {
+            recorded = Some(self.record_start(request.trigger).await?);
+        }
+        // The transaction and its lock come before the read: whoever holds the lock is the only one
         // reading the source, and the others wait (CLI, API) or skip (schedule).
         let txn = match request.wait_for_lock {
-            true => Some(store::begin_write(&self.db).await?),
-            false => store::try_begin_write(&self.db).await?,
+            true => store::begin_write(&self.db).await.map(Some),
+            false => store::try_begin_write(&self.db).await,
         };
-        let Some(txn) = txn else {
-            tracing::debug!("another run, import or override holds the lock; skipped");
-            return Ok(None);
+        let txn = match txn {
+            Ok(Some(txn)) => txn,
+            Ok(None) => {
+                if let Some((run_id, _)) = recorded {
+                    store::runs::discard(&self.db, run_id).await?;
+                }
+                tracing::debug!("another run, import or override holds the lock; skipped");
+                return Ok(None);
+            }
+            Err(err) => {
+                if let Some((run_id, started_at)) = recorded {
+                    let report = self
+                        .lock_failed(run_id, started_at, request.trigger, &err)
+                        .await;
+                    return report.map(Some);
+                }
+                return Err(err);
+            }
         };
-        // Read through the pool, not `txn`: on SQLite a read inside `txn` would pin its WAL snapshot before
-        // the run row below is written from another connection, and the run's first write would then fail
-        // with SQLITE_BUSY_SNAPSHOT ("database is locked", code 517). On PostgreSQL the lock is held either
-        // way and READ COMMITTED sees the same rows.
         if let Some(since) = fresh_since
-            && let Some(last) = store::runs::last_success(&self.db, J::SOURCE).await?
-            && last.started_at >= since
+            && self.succeeded_since(&*txn, since).await?
         {
-            txn.rollback().await?;
-            tracing::debug!(last_success = %last.started_at, "a run succeeded recently; skipped");
+            if let Some((run_id, _)) = recorded {
+                store::runs::discard(&*txn, run_id).await?;
+                txn.commit().await?;
+            } else {
+                txn.rollback().await?;
+            }
+            tracing::debug!("a run succeeded recently; skipped");
             return Ok(None);
         }
         // Stamped once the lock is ours: a run that waited for another replica's run must not appear to
         // overlap it, and its duration (and the freshness checks built on `started_at`) exclude the wait.
         let started = Instant::now();
         let started_at = Utc::now();
-        let run_id = store::runs::start(
-            &self.db,
-            J::SOURCE,
-            request.trigger,
-            self.job.domain(),
-            started_at,
-        )
-        .await?;
+        let run_id = match recorded {
+            Some((run_id, _)) => {
+                store::runs::restamp(&*txn, run_id, started_at).await?;
+                run_id
+            }
+            None => self.record_start(request.trigger).await?.0,
+        };
+        let interrupted = store::runs::close_interrupted(&*txn, run_id, started_at).await?;
+        if interrupted > 0 {
+            tracing::warn!(
+                runs = interrupted,
+                "marked runs whose process died before they finished as interrupted"
+            );
+        }
 
         let mut report = SyncReport {
             run_id,
@@ -178,29 +219,19 @@ impl<J: Job> Runner<J> {
             preview: Vec::new(),
             status_changes: Vec::new(),
         };
-        match self.execute(txn, &request, &mut report).await {
-            Ok(outcome) => report.outcome = outcome,
-            Err(failure) => {
-                report.outcome = failure.outcome();
-                if let SyncFailure::Database(err) = &failure {
-                    tracing::error!(error = %err, "run rolled back on a database error");
-                }
-                report.error = Some(failure.to_string());
-            }
+        let error = self.execute(txn, &request, &mut report).await;
+        if let Some(error) = error {
+            // The run's end could not be committed with it: record it on its own.
+            let failure = SyncFailure::Database(error);
+            tracing::error!(error = %failure, "run rolled back on a database error");
+            report.outcome = failure.outcome();
+            report.error = Some(failure.run_error());
+            report.status_changes.clear();
+            store::runs::finish(&self.db, run_id, report.end(None)).await?;
         }
         report.duration = started.elapsed();
 
         let c = report.counts;
-        store::runs::finish(
-            &self.db,
-            run_id,
-            report.outcome,
-            report.ended_at.unwrap_or_else(Utc::now),
-            &c,
-            report.error.clone(),
-        )
-        .await?;
-
         crate::metrics::record_sync(
             J::SOURCE.as_str(),
             report.outcome.as_str(),
@@ -221,7 +252,7 @@ impl<J: Job> Runner<J> {
             unchanged = c.unchanged,
             status_changes = c.status_changes,
             seconds = report.duration.as_secs_f64(),
-            error = report.error.as_deref(),
+            error = report.error.as_ref().map(|e| e.detail.as_str()),
             "{} finished",
             match J::SOURCE {
                 SyncSource::Caresoft => "sync",
@@ -236,42 +267,106 @@ impl<J: Job> Runner<J> {
         Ok(Some(report))
     }
 
-    /// The job's work in `txn`, and the end of `txn`. `ended_at` is stamped before the transaction (and with
-    /// it the PostgreSQL lock) is released, so a run that takes the lock next never appears to start before
-    /// this one ended; a success is committed with the changes it made, so whoever takes the lock next
-    /// sees both (a replica's freshness check included).
+    /// The job's work in a savepoint of `txn`, then the run's end recorded in `txn` and `txn` committed:
+    /// the end is committed with the changes it reports (or alone, when the savepoint was rolled back), so
+    /// whoever takes the lock next sees both, a replica's freshness check included. `ended_at` is stamped
+    /// before the lock is released, so a run that takes the lock next never appears to start before this
+    /// one ended. `Some` is a database error that kept the end from being committed.
     async fn execute(
         &self,
         txn: WriteTxn,
         request: &SyncRequest,
         report: &mut SyncReport,
-    ) -> Result<SyncOutcome, SyncFailure> {
-        let result = self.job.execute(&txn, request, report).await;
-        let ended_at = Utc::now();
-        report.ended_at = Some(ended_at);
-        match result {
-            Ok(Finish::Commit { digest }) => {
-                let committed = async {
-                    store::runs::mark_succeeded(&*txn, report.run_id, ended_at, digest).await?;
-                    txn.commit().await
-                };
-                if let Err(err) = committed.await {
-                    report.status_changes.clear();
-                    return Err(err.into());
-                }
-                Ok(SyncOutcome::Succeeded)
-            }
-            Ok(Finish::DryRun) => {
-                txn.rollback().await?;
-                Ok(SyncOutcome::DryRun)
-            }
+    ) -> Option<DbErr> {
+        let work = match txn.savepoint().await {
+            Ok(work) => work,
+            Err(err) => return Some(err),
+        };
+        let result = self.job.execute(&work, request, report).await;
+        let ended = match result {
+            Ok(Finish::Commit { digest }) => match work.commit().await {
+                Ok(()) => Ok((SyncOutcome::Succeeded, digest)),
+                Err(err) => Err(SyncFailure::Database(err)),
+            },
+            Ok(Finish::DryRun) => match work.rollback().await {
+                Ok(()) => Ok((SyncOutcome::DryRun, None)),
+                Err(err) => Err(SyncFailure::Database(err)),
+            },
             Err(failure) => {
-                report.status_changes.clear();
-                if let Err(err) = txn.rollback().await {
+                if let Err(err) = work.rollback().await {
                     tracing::warn!(error = %err, "rolling back a failed run");
                 }
                 Err(failure)
             }
-        }
+        };
+        report.ended_at = Some(Utc::now());
+        let digest = match ended {
+            Ok((outcome, digest)) => {
+                report.outcome = outcome;
+                digest
+            }
+            Err(failure) => {
+                if let SyncFailure::Database(err) = &failure {
+                    tracing::error!(error = %err, "run rolled back on a database error");
+                }
+                report.outcome = failure.outcome();
+                report.error = Some(failure.run_error());
+                report.status_changes.clear();
+                None
+            }
+        };
+        let committed = async {
+            store::runs::finish(&*txn, report.run_id, report.end(digest)).await?;
+            txn.commit().await
+        };
+        committed.await.err()
+    }
+
+    /// Whether a run of this source succeeded at or after `since`.
+    async fn succeeded_since(
+        &self,
+        db: &impl ConnectionTrait,
+        since: DateTime<Utc>,
+    ) -> Result<bool, DbErr> {
+        Ok(store::runs::last_success(db, J::SOURCE)
+            .await?
+            .is_some_and(|last| last.started_at >= since))
+    }
+
+    /// Records the start of a run now; its id and start time.
+    async fn record_start(&self, trigger: Trigger) -> Result<(i64, DateTime<Utc>), DbErr> {
+        let started_at = Utc::now();
+        let run_id =
+            store::runs::start(&self.db, J::SOURCE, trigger, self.job.domain(), started_at).await?;
+        Ok((run_id, started_at))
+    }
+
+    /// The report of a run recorded before the lock that could not take it (SQLite: another process kept
+    /// the file's write lock for the whole busy timeout).
+    async fn lock_failed(
+        &self,
+        run_id: i64,
+        started_at: DateTime<Utc>,
+        trigger: Trigger,
+        err: &DbErr,
+    ) -> Result<SyncReport, DbErr> {
+        tracing::error!(error = %err, "a run could not take the write lock");
+        let failure = SyncFailure::Database(err.clone());
+        let mut report = SyncReport {
+            run_id,
+            source: J::SOURCE,
+            trigger,
+            outcome: failure.outcome(),
+            counts: SyncCounts::default(),
+            started_at,
+            ended_at: Some(Utc::now()),
+            duration: Duration::ZERO,
+            error: Some(failure.run_error()),
+            preview: Vec::new(),
+            status_changes: Vec::new(),
+        };
+        store::runs::finish(&self.db, run_id, report.end(None)).await?;
+        report.duration = (Utc::now() - started_at).to_std().unwrap_or_default();
+        Ok(report)
     }
 }

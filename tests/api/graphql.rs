@@ -536,8 +536,9 @@ on_both_engines!(
             )
             .await;
         assert!(
-            guard.errors[0].message.contains("--allow-mass-removal")
-                || guard.errors[0].message.contains("refused"),
+            guard.errors[0].message.contains("refused")
+                && guard.errors[0].message.ends_with("allowMassRemoval: true")
+                && !guard.errors[0].message.contains("--"),
             "{:?}",
             guard.errors
         );

@@ -12,7 +12,7 @@ use caresoft_bridge::domain::{EmployeeStatus, LinkCause, SyncOutcome, SyncSource
 use caresoft_bridge::hr::source::{DatabaseSource, HrSource};
 use caresoft_bridge::hr::{self, HrPuller, ImportOptions};
 use caresoft_bridge::store;
-use caresoft_bridge::sync::{SyncReport, SyncRequest};
+use caresoft_bridge::sync::{Surface, SyncReport, SyncRequest};
 use entity::{employee, link_history, sync_run};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
@@ -442,7 +442,7 @@ async fn refused_or_failed(
 ) {
     let report = pull(puller).await;
     assert_eq!(report.outcome, outcome, "{}", report.summary_line());
-    let error = report.error.clone().unwrap_or_default();
+    let error = report.error_for(Surface::Cli);
     for needle in says {
         assert!(error.contains(needle), "{error:?} should say {needle:?}");
     }
@@ -454,7 +454,14 @@ async fn refused_or_failed(
         .expect("recorded");
     assert_eq!(run.outcome, outcome);
     assert_eq!(run.source, SyncSource::Hr);
-    assert_eq!(run.error, report.error, "the run says why");
+    let recorded = report.error.as_ref().expect("an error");
+    assert_eq!(
+        run.error_detail.as_ref(),
+        Some(&recorded.detail),
+        "the run says why"
+    );
+    assert_eq!(run.error.as_ref(), Some(&recorded.message));
+    assert_eq!(run.error_code, Some(recorded.code));
 }
 
 on_each_source!(
@@ -553,7 +560,7 @@ async fn a_pull_never_writes_the_hr_database(engine: Engine) {
         "{}",
         report.summary_line()
     );
-    let error = report.error.unwrap_or_default();
+    let error = report.error.map(|e| e.detail).unwrap_or_default();
     assert!(error.to_lowercase().contains("read"), "{error}");
     assert_eq!(
         crate::helpers::scalar(&hr.db, "SELECT COUNT(*) FROM nhân_viên").await,
@@ -645,7 +652,7 @@ crate::on_both_engines!(
         std::fs::write(&path, "mã,họ tên\nNV01,An\n").expect("write");
         let bad = pull(&puller).await;
         assert_eq!(bad.outcome, SyncOutcome::Failed);
-        let error = bad.error.unwrap_or_default();
+        let error = bad.error.map(|e| e.detail).unwrap_or_default();
         assert!(error.contains("HR_FILE"), "{error}");
         assert!(error.contains("nhan_su.csv"), "{error}");
         assert!(error.contains("no column \"employee_code\""), "{error}");
@@ -654,7 +661,13 @@ crate::on_both_engines!(
         std::fs::remove_file(&path).expect("remove");
         let missing = pull(&puller).await;
         assert_eq!(missing.outcome, SyncOutcome::Failed);
-        assert!(missing.error.unwrap_or_default().contains("nhan_su.csv"));
+        assert!(
+            missing
+                .error
+                .expect("an error")
+                .detail
+                .contains("nhan_su.csv")
+        );
     }
 );
 

@@ -13,5 +13,6 @@ mod metrics;
 mod migrations;
 mod reconcile;
 mod replicas;
+mod runs;
 mod subscriptions;
 mod sync;

@@ -490,7 +490,10 @@ on_both_engines!(
 
         assert_eq!(report.outcome, SyncOutcome::Failed);
         assert!(
-            report.error.as_deref().unwrap_or_default().contains('1'),
+            report
+                .error
+                .as_ref()
+                .is_some_and(|e| e.detail.contains('1')),
             "{:?}",
             report.error
         );
@@ -729,7 +732,7 @@ on_both_engines!(
         let report = sync(&syncer).await;
 
         assert_eq!(report.outcome, SyncOutcome::Failed);
-        let error = report.error.expect("an error");
+        let error = report.error.expect("an error").detail;
         assert!(error.contains("CARESOFT_API_TOKEN is not set"), "{error}");
         let run = sync_run::Entity::find_by_id(report.run_id)
             .one(&t.db)
@@ -737,7 +740,8 @@ on_both_engines!(
             .expect("query")
             .expect("run recorded");
         assert_eq!(run.outcome.as_str(), "failed");
-        assert_eq!(run.error.as_deref(), Some(error.as_str()));
+        assert_eq!(run.error_detail.as_deref(), Some(error.as_str()));
+        assert_eq!(run.error_code.map(|c| c.as_str()), Some("NOT_CONFIGURED"));
         assert_eq!(t.count("agents").await, 0);
     }
 );
