@@ -198,8 +198,8 @@ async fn a_failed_sync_tells_readers_its_code_and_no_host_and_admins_the_cause()
     assert_eq!(reader["errorCode"], "CARESOFT_UNREACHABLE", "{reader}");
     assert_eq!(admin["errorCode"], "CARESOFT_UNREACHABLE", "{admin}");
     let (said, cause) = (
-        reader["error"].as_str().unwrap(),
-        admin["error"].as_str().unwrap(),
+        reader["error"].as_str().expect("a reader's error"),
+        admin["error"].as_str().expect("an admin's error"),
     );
     for secret in ["gw-07", "10.20.30.40", "127.0.0.1", "502"] {
         assert!(!said.contains(secret), "a reader sees {secret:?}: {said}");

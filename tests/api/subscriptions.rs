@@ -312,11 +312,11 @@ async fn queries_and_mutations_over_the_websocket_answer_as_over_http() {
                 "{dry_run}"
             );
         }
-        assert!(
-            !essence(&websocket[5])["errors"]
-                .as_array()
-                .unwrap()
-                .is_empty()
+        assert_eq!(
+            essence(&websocket[5])["errors"][0][1],
+            "BAD_USER_INPUT",
+            "{}",
+            websocket[5]
         );
     }
 }
