@@ -27,8 +27,20 @@ use crate::graphql::ws::WsExecutor;
 use crate::graphql::{AppSchema, with_request_data};
 use crate::store;
 
-/// The largest request body accepted (an `upsertEmployees` of 100,000 rows fits).
-pub const BODY_LIMIT: usize = 32 * 1024 * 1024;
+/// The largest request body accepted from an admin token (an `upsertEmployees` of 100,000 rows fits).
+pub const ADMIN_BODY_LIMIT: usize = 32 * 1024 * 1024;
+/// The largest request body accepted from anyone else: a read token's documents are queries, and
+/// 1 MiB holds any query a person or a tool writes, while a client with no token or a read token cannot
+/// make the server buffer 32 MiB per request.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// The body limit of a request made with `role`.
+pub fn body_limit(role: Role) -> usize {
+    match role {
+        Role::Admin => ADMIN_BODY_LIMIT,
+        Role::Read => BODY_LIMIT,
+    }
+}
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -210,7 +222,7 @@ async fn graphql(State(state): State<HttpState>, request: Request) -> Response {
         &state.schema,
         &state.documents,
         request,
-        BODY_LIMIT,
+        body_limit(role),
         |req| with_request_data(req, &state.db, role),
     )
     .await

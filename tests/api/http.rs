@@ -495,3 +495,28 @@ async fn the_bearer_scheme_is_case_insensitive() {
         );
     }
 }
+
+#[tokio::test]
+async fn bodies_over_one_mebibyte_are_for_admin_tokens_only() {
+    // Arrange: a 2 MiB document (a query padded with a comment).
+    let server = with_tokens().await;
+    let query = format!(
+        "{{ agents {{ totalCount }} }}\n#{}",
+        "x".repeat(2 * 1024 * 1024)
+    );
+
+    // Act
+    let (read_status, read_body) = server.post(Some(READER), &query).await;
+    let (admin_status, admin_body) = server.post(Some(ADMIN), &query).await;
+    let (small_status, small_body) = server.post(Some(READER), "{ agents { totalCount } }").await;
+
+    // Assert
+    assert_eq!(read_status, StatusCode::PAYLOAD_TOO_LARGE, "{read_body}");
+    assert_eq!(code(&read_body), Some("PAYLOAD_TOO_LARGE"), "{read_body}");
+    assert_eq!(admin_status, StatusCode::OK, "{admin_body}");
+    assert_eq!(
+        admin_body["data"]["agents"]["totalCount"], 3,
+        "{admin_body}"
+    );
+    assert_eq!(small_status, StatusCode::OK, "{small_body}");
+}
