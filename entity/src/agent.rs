@@ -45,6 +45,8 @@ pub struct Model {
     /// A hash of the fields above that CareSoft sent (`sync::diff::fingerprint`), so a resync finds the
     /// unchanged agents without loading them; NULL on rows written before it existed.
     pub fingerprint: Option<i64>,
+    /// Username, email, phone and extension folded for search (`crate::search`).
+    pub search_text: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -23,6 +23,8 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     /// A hash of the HR fields, to find unchanged rows cheaply; NULL on rows written before it existed.
     pub fingerprint: Option<i64>,
+    /// Code, full name, email, phone and department folded for search (`crate::search`).
+    pub search_text: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

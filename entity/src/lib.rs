@@ -8,6 +8,7 @@ pub mod link_candidate;
 pub mod link_history;
 pub mod link_override;
 pub mod roster_change;
+pub mod search;
 pub mod status_event;
 pub mod sync_run;
 pub mod vocabulary;

@@ -11,6 +11,7 @@ mod m20261201_000002_index_agents_by_group_and_status;
 mod m20261202_000001_add_run_source;
 mod m20261202_000002_add_employee_fingerprint;
 mod m20261202_000003_add_run_error_code;
+mod m20261202_000004_add_search_text;
 
 /// All migrations, oldest first.
 #[derive(Debug)]
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000001_add_run_source::Migration),
             Box::new(m20261202_000002_add_employee_fingerprint::Migration),
             Box::new(m20261202_000003_add_run_error_code::Migration),
+            Box::new(m20261202_000004_add_search_text::Migration),
         ]
     }
 }

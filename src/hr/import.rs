@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use entity::employee;
+use entity::search::employee_search_text;
 use sea_orm::{ActiveValue::NotSet, ActiveValue::Set, DatabaseConnection, DbErr};
 
 use super::csv_parse::{EmployeeRow, RowError};
@@ -167,6 +168,13 @@ fn active_model(row: &EmployeeRow, id: Option<i64>, now: DateTime<Utc>) -> emplo
         created_at: Set(now),
         updated_at: Set(now),
         fingerprint: Set(Some(fingerprint(row))),
+        search_text: Set(employee_search_text(
+            &row.employee_code,
+            row.full_name.as_deref(),
+            row.email.as_deref(),
+            row.phone.as_deref(),
+            row.department.as_deref(),
+        )),
     }
 }
 

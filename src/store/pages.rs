@@ -7,6 +7,7 @@
 //! subquery (so the join never widens the scan), left-joined to its links and their employees.
 
 use chrono::{DateTime, Utc};
+use entity::search::fold;
 use entity::{agent, agent_link, employee};
 use sea_orm::sea_query::{
     Alias, Asterisk, Cond, Expr, ExprTrait, Func, IntoCondition, JoinType, LikeExpr, Order, Query,
@@ -113,16 +114,10 @@ impl AgentFilter {
                 .add(Expr::col((e(), employee::Column::Status)).eq(status.as_str()));
         }
         if let Some(search) = self.search.as_deref().filter(|s| !s.trim().is_empty()) {
-            let pattern = like_pattern(search);
-            let mut any = Cond::any();
-            for column in [
-                agent::Column::Username,
-                agent::Column::Email,
-                agent::Column::PhoneNo,
-                agent::Column::Extension,
-            ] {
-                any = any.add(lower_like(Expr::col((a(), column)), &pattern));
-            }
+            let mut any = Cond::any().add(matches_search(
+                Expr::col((a(), agent::Column::SearchText)),
+                search,
+            ));
             if let Ok(id) = search.trim().parse::<i64>() {
                 any = any.add(Expr::col((a(), agent::Column::Id)).eq(id));
             }
@@ -151,18 +146,15 @@ impl AgentFilter {
 }
 
 /// `%text%` for LIKE, with the wildcards of the text escaped.
-fn like_pattern(text: &str) -> String {
-    let escaped = text
-        .trim()
-        .to_lowercase()
+/// The rule of `search:`: the row's stored search text (its fields folded by [`fold`]) contains the
+/// folded term. Folding both sides in Rust gives every engine the same answers; `LIKE` then compares
+/// plain lowercase text, with the term's own `%`, `_` and `\` escaped.
+fn matches_search(search_text: SimpleExpr, term: &str) -> SimpleExpr {
+    let escaped = fold(term)
         .replace('\\', "\\\\")
         .replace('%', "\\%")
         .replace('_', "\\_");
-    format!("%{escaped}%")
-}
-
-fn lower_like(column: SimpleExpr, pattern: &str) -> SimpleExpr {
-    Expr::expr(Func::lower(column)).like(LikeExpr::new(pattern).escape('\\'))
+    search_text.like(LikeExpr::new(format!("%{escaped}%")).escape('\\'))
 }
 
 /// Orderings of agent lists; the id breaks ties, so every order is total.
@@ -433,18 +425,10 @@ impl EmployeeFilter {
                 .add(Expr::col((e(), employee::Column::Id)).not_in_subquery(seated_employee_ids()));
         }
         if let Some(search) = self.search.as_deref().filter(|s| !s.trim().is_empty()) {
-            let pattern = like_pattern(search);
-            let mut any = Cond::any();
-            for column in [
-                employee::Column::EmployeeCode,
-                employee::Column::FullName,
-                employee::Column::Email,
-                employee::Column::Phone,
-                employee::Column::Department,
-            ] {
-                any = any.add(lower_like(Expr::col((e(), column)), &pattern));
-            }
-            cond = cond.add(any);
+            cond = cond.add(matches_search(
+                Expr::col((e(), employee::Column::SearchText)),
+                search,
+            ));
         }
         cond
     }
@@ -615,6 +599,7 @@ positional!(agent::Model {
     last_seen_at,
     removed_at,
     fingerprint,
+    search_text,
 });
 positional!(agent_link::Model {
     agent_id,
@@ -637,6 +622,7 @@ positional!(employee::Model {
     created_at,
     updated_at,
     fingerprint,
+    search_text,
 });
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use entity::agent;
+use entity::search::agent_search_text;
 
 use crate::caresoft::Agent;
 use crate::domain::{Channel, ChannelStatus};
@@ -162,6 +163,12 @@ fn stored_fields(source: &Agent, domain: &str, now: DateTime<Utc>) -> agent::Mod
         last_seen_at: now,
         removed_at: None,
         fingerprint: None,
+        search_text: agent_search_text(
+            source.username.as_deref(),
+            source.email.as_deref(),
+            source.phone_no.as_deref(),
+            source.agent_id.as_deref(),
+        ),
     };
     row.fingerprint = Some(fingerprint(&row));
     row

@@ -733,3 +733,82 @@ fn schema_graphql_matches_the_code() {
         "schema.graphql is out of date; regenerate it with: cargo run -- schema > schema.graphql"
     );
 }
+
+on_both_engines!(
+    search_ignores_case_diacritics_and_unicode_form,
+    |t: TestDb| async move {
+        // Arrange: Vietnamese names as CareSoft and HR spell them, one of them in NFD.
+        let api = Api::new(t).await;
+        let named = |id: i64, username: &str| {
+            let mut agent = agent(id, CSKH, None, "AVAILABLE", "LOGOUT");
+            agent["username"] = json!(username);
+            agent
+        };
+        let nfd_nguyen = "Nguye\u{0302}\u{0303}n Thu Trang";
+        api.caresoft
+            .serve(&[
+                named(1, "Đặng Mỹ Vy"),
+                named(2, "Đỗ Khánh Thảo"),
+                named(3, "Đinh Gia Tùng"),
+                named(4, "Nguyễn Văn Hùng"),
+                named(5, nfd_nguyen),
+                named(6, "Trương Thị Ơn"),
+            ])
+            .await;
+        let syncer = api.caresoft.syncer(api.db.clone(), "100%");
+        syncer
+            .run(SyncRequest::new(Trigger::Cli))
+            .await
+            .expect("sync");
+        let api = &api;
+        let agents = |term: &str| {
+            let query = "query($s: String) { agents(search: $s) { nodes { id } } }";
+            let variables = json!({"s": term});
+            async move {
+                let mut found = ids(&api.data(query, variables).await["agents"]);
+                found.sort();
+                found
+            }
+        };
+        let employees = |term: &str| {
+            let query = "query($s: String) { employees(search: $s) { nodes { employeeCode } } }";
+            let variables = json!({"s": term});
+            async move {
+                let data = api.data(query, variables).await;
+                let mut codes: Vec<String> = data["employees"]["nodes"]
+                    .as_array()
+                    .expect("nodes")
+                    .iter()
+                    .map(|n| n["employeeCode"].as_str().expect("code").to_string())
+                    .collect();
+                codes.sort();
+                codes
+            }
+        };
+
+        // Act and assert: each spelling finds the same agents.
+        for term in ["Đặng", "đặng", "ĐẶNG", "dang", "DANG", "  dang  my "] {
+            assert_eq!(agents(term).await, ["1"], "{term:?}");
+        }
+        for term in ["Đỗ", "do khanh", "thao"] {
+            assert_eq!(agents(term).await, ["2"], "{term:?}");
+        }
+        assert_eq!(agents("Đinh").await, ["3"]);
+        assert_eq!(agents("dinh gia").await, ["3"]);
+        for term in ["nguyen", "Nguyễn", "NGUYỄN", "Nguye\u{0302}\u{0303}n"] {
+            assert_eq!(agents(term).await, ["4", "5"], "{term:?}");
+        }
+        assert_eq!(agents("on").await, ["6"], "ư, ơ fold to u, o");
+        assert_eq!(agents("truong").await, ["6"]);
+        assert!(agents("dang_").await.is_empty(), "_ is not a wildcard");
+        assert!(agents("%").await.is_empty(), "% is not a wildcard");
+        // Employees: name, department, code, email.
+        assert_eq!(employees("nguyen van an").await, ["NV001"]);
+        assert_eq!(employees("KY THUAT").await, ["NV003", "NV004A", "NV004B"]);
+        assert_eq!(employees("pham dung").await, ["NV004A", "NV004B"]);
+        assert_eq!(employees("phạm dũng").await, ["NV004A", "NV004B"]);
+        assert_eq!(employees("do thi khong ghe").await, ["NV009"]);
+        assert_eq!(employees("nv00").await.len(), 6);
+        assert_eq!(employees("binh@").await, ["NV002"]);
+    }
+);

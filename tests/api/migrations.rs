@@ -27,21 +27,30 @@ on_both_engines!(
         let ddl = store::connection::migration_pool(&t.url)
             .await
             .expect("a migration connection");
-        // The latest migrations (employee fingerprints, run sources).
-        Migrator::down(&ddl, Some(2)).await.expect("down 2");
+        // The latest migrations (search text, run error codes, employee fingerprints, run sources).
+        Migrator::down(&ddl, Some(4)).await.expect("down 4");
         assert_eq!(t.count("agents").await, 5, "rolling back keeps the rows");
         Migrator::up(&ddl, None).await.expect("up again");
 
+        // A new pool, as a process upgraded in place would open: SQLite connections of the old pool keep
+        // statements prepared against the columns dropped meanwhile.
+        let db = store::connect(&t.url).await.expect("a new pool");
+        let syncer = caresoft.syncer(db.clone(), "20%");
         let report = syncer
             .run(SyncRequest::new(Trigger::Cli))
             .await
             .expect("sync after reapplying");
         assert_eq!(report.outcome, SyncOutcome::Succeeded, "{:?}", report.error);
         assert_eq!((report.counts.unchanged, report.counts.updated), (5, 0));
-        let rows = agent::Entity::find().all(&t.db).await.expect("agents");
+        let rows = agent::Entity::find().all(&db).await.expect("agents");
         assert!(
             rows.iter().all(|row| row.fingerprint.is_some()),
             "fingerprints are filled in again"
+        );
+        let agent_1 = rows.iter().find(|row| row.id == 1).expect("agent 1");
+        assert_eq!(
+            agent_1.search_text, "chuyen vien 1\nagent1@acme.vn\n0900000001\n5001",
+            "the search text is folded from the rows already stored"
         );
 
         Migrator::down(&ddl, None).await.expect("every down");

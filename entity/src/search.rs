@@ -1,0 +1,111 @@
+//! Text search that fits Vietnamese: one folding function for the text stored per searchable row and for
+//! every search term, so `nguyen`, `Nguyễn`, `NGUYỄN` and the NFD spelling of `Nguyễn` find the same rows
+//! and `dang` finds `Đặng`, on every engine (no engine's `LOWER()` is relied on: SQLite's folds ASCII only).
+//!
+//! It lives below the entities because the migration that backfills the stored text folds with it too.
+
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
+
+/// Folds `text` for search: NFC, lowercase, combining marks removed (tones and vowel marks: ễ → e,
+/// ư → u, ơ → o, ă → a), đ → d, and every run of whitespace made one space, trimmed.
+///
+/// NFC first so that precomposed and decomposed input lowercase alike, then NFD to split letters from
+/// their marks. `đ` has no decomposition (it is a letter of its own, not d with a mark), hence its rule.
+pub fn fold(text: &str) -> String {
+    let lower: String = text.nfc().flat_map(char::to_lowercase).collect();
+    let mut out = String::with_capacity(lower.len());
+    let mut space = false;
+    for c in lower.nfd().filter(|c| !is_combining_mark(*c)) {
+        if c.is_whitespace() {
+            space = !out.is_empty();
+            continue;
+        }
+        if space {
+            out.push(' ');
+            space = false;
+        }
+        out.push(if c == 'đ' { 'd' } else { c });
+    }
+    out
+}
+
+/// The stored search text of a row: each present field folded, one per line. A term never holds a line
+/// break (folding makes it one space), so a match never spans two fields.
+pub fn search_text<'a>(fields: impl IntoIterator<Item = Option<&'a str>>) -> String {
+    let folded: Vec<String> = fields
+        .into_iter()
+        .flatten()
+        .map(fold)
+        .filter(|f| !f.is_empty())
+        .collect();
+    folded.join("\n")
+}
+
+/// The stored search text of an agent: username, email, phone and extension.
+pub fn agent_search_text(
+    username: Option<&str>,
+    email: Option<&str>,
+    phone: Option<&str>,
+    extension: Option<&str>,
+) -> String {
+    search_text([username, email, phone, extension])
+}
+
+/// The stored search text of an employee: code, full name, email, phone and department.
+pub fn employee_search_text(
+    code: &str,
+    full_name: Option<&str>,
+    email: Option<&str>,
+    phone: Option<&str>,
+    department: Option<&str>,
+) -> String {
+    search_text([Some(code), full_name, email, phone, department])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vietnamese_folds_to_its_bare_letters() {
+        let nguyen_nfd = "Nguye\u{0302}\u{0303}n";
+        for (input, folded) in [
+            ("Đặng", "dang"),
+            ("ĐẶNG", "dang"),
+            ("dang", "dang"),
+            ("đặng mỹ vy", "dang my vy"),
+            ("Nguyễn", "nguyen"),
+            ("NGUYỄN", "nguyen"),
+            (nguyen_nfd, "nguyen"),
+            ("Trương Thị Ơn", "truong thi on"),
+            ("Lưu Ngọc Hằng", "luu ngoc hang"),
+            ("Phạm Thị Ân", "pham thi an"),
+            ("Lê Thị Ê Đê", "le thi e de"),
+            ("Hồ Thị Ốc", "ho thi oc"),
+            ("Đỗ Khánh Thảo", "do khanh thao"),
+            ("Đinh Gia Tùng", "dinh gia tung"),
+            ("  Trần \t Văn\u{00a0}An  ", "tran van an"),
+            ("THAO.DPT@ACME.VN", "thao.dpt@acme.vn"),
+            ("+84 912 345 678", "+84 912 345 678"),
+            ("", ""),
+        ] {
+            assert_eq!(fold(input), folded, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn nfc_and_nfd_spellings_fold_alike() {
+        let nfc = "Nguyễn Thị Ánh Tuyết";
+        let nfd: String = nfc.nfd().collect();
+        assert_ne!(nfc, nfd);
+        assert_eq!(fold(nfc), fold(&nfd));
+    }
+
+    #[test]
+    fn the_stored_text_keeps_fields_apart() {
+        let text = employee_search_text("NV01", Some("Đặng Mỹ Vy"), None, Some("0912"), Some(""));
+        assert_eq!(text, "nv01\ndang my vy\n0912");
+        assert!(!text.contains(&fold("vy 0912")));
+    }
+}
