@@ -6,10 +6,12 @@
 //! LISTENs, loads the run's status events from the database and publishes them on its own bus. So a
 //! subscriber on any replica hears about a sync applied by any other, or by the CLI.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use entity::agent;
 use sea_orm::sqlx::postgres::PgListener;
 use sea_orm::{DatabaseBackend, DatabaseConnection, DbErr};
 use tokio::sync::broadcast;
@@ -34,11 +36,13 @@ pub struct StatusChange {
 }
 
 /// Something subscribers may want.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    /// A channel of an agent already mirrored changed status (first sightings are not announced).
+    /// A channel of an agent already mirrored changed status (first sightings are not announced), with
+    /// the agent as the run left it: loaded once per run for every subscriber, not once per subscriber.
     StatusChanged {
         change: StatusChange,
+        agent: Arc<agent::Model>,
         at: DateTime<Utc>,
     },
     /// A sync run finished (any outcome); subscribers load it by id.
@@ -93,30 +97,66 @@ impl EventBus {
             }
             return;
         }
-        for change in changes.iter().filter(|c| c.old_status.is_some()) {
-            self.publish(Event::StatusChanged {
-                change: change.clone(),
-                at,
-            });
+        let changes: Vec<(StatusChange, DateTime<Utc>)> = changes
+            .iter()
+            .filter(|c| c.old_status.is_some())
+            .map(|c| (c.clone(), at))
+            .collect();
+        if let Err(err) = self.publish_changes(db, changes).await {
+            tracing::warn!(error = %err, run_id, "cannot load the agents of a run's status changes");
         }
         self.publish(Event::SyncCompleted { run_id });
     }
 
-    /// Loads the status changes of `run_id` from the database and publishes them, then the run itself.
+    /// Publishes `changes` with their agents, loaded in one batch for the whole run, when anyone listens.
+    async fn publish_changes(
+        &self,
+        db: &DatabaseConnection,
+        changes: Vec<(StatusChange, DateTime<Utc>)>,
+    ) -> Result<(), DbErr> {
+        if changes.is_empty() || self.sender.receiver_count() == 0 {
+            return Ok(());
+        }
+        let mut ids: Vec<i64> = changes.iter().map(|(c, _)| c.agent_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let agents: HashMap<i64, Arc<agent::Model>> = store::agents::by_ids(db, &ids)
+            .await?
+            .into_iter()
+            .map(|row| (row.id, Arc::new(row)))
+            .collect();
+        for (change, at) in changes {
+            if let Some(agent) = agents.get(&change.agent_id) {
+                self.publish(Event::StatusChanged {
+                    agent: Arc::clone(agent),
+                    change,
+                    at,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Loads the status changes of `run_id` and their agents from the database and publishes them, then
+    /// the run itself: two statements per run, whatever the number of subscribers.
     async fn publish_run(&self, db: &DatabaseConnection, run_id: i64) -> Result<(), DbErr> {
-        for row in store::agents::status_changes_of_run(db, run_id).await? {
-            let change = StatusChange {
-                agent_id: row.agent_id,
-                channel: row.channel,
-                old_status: row.old_status,
-                new_status: row.new_status,
-                old_raw: row.old_raw,
-                new_raw: row.new_raw,
-            };
-            self.publish(Event::StatusChanged {
-                change,
-                at: row.observed_at,
-            });
+        if self.sender.receiver_count() > 0 {
+            let changes = store::agents::status_changes_of_run(db, run_id)
+                .await?
+                .into_iter()
+                .map(|row| {
+                    let change = StatusChange {
+                        agent_id: row.agent_id,
+                        channel: row.channel,
+                        old_status: row.old_status,
+                        new_status: row.new_status,
+                        old_raw: row.old_raw,
+                        new_raw: row.new_raw,
+                    };
+                    (change, row.observed_at)
+                })
+                .collect();
+            self.publish_changes(db, changes).await?;
         }
         self.publish(Event::SyncCompleted { run_id });
         Ok(())

@@ -5,7 +5,6 @@ use futures_util::Stream;
 use sea_orm::DatabaseConnection;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::loaders::{AgentKey, loaders};
 use super::types::{Agent, Channel, ChannelStatus, SyncRun, SyncSource};
 use crate::domain;
 use crate::events::{Event, EventBus};
@@ -35,12 +34,11 @@ impl Subscription {
         channel: Option<Channel>,
     ) -> impl Stream<Item = AgentStatusChange> + use<> {
         let mut events = ctx.data_unchecked::<EventBus>().subscribe();
-        let db = ctx.data_unchecked::<DatabaseConnection>().clone();
         let channel = channel.map(domain::Channel::from);
         async_stream::stream! {
             loop {
-                let (change, at) = match events.recv().await {
-                    Ok(Event::StatusChanged { change, at }) => (change, at),
+                let (change, agent, at) = match events.recv().await {
+                    Ok(Event::StatusChanged { change, agent, at }) => (change, agent, at),
                     Ok(_) => continue,
                     Err(RecvError::Lagged(missed)) => {
                         tracing::warn!(missed, "a status subscriber fell behind and missed events");
@@ -53,13 +51,12 @@ impl Subscription {
                 }
                 // Only changes of agents already mirrored are announced, and they have a status before.
                 let Some(from) = change.old_status else { continue };
-                // A fresh loader per event: the agent row must reflect this sync, not a row cached earlier.
-                let Ok(Some(agent)) = loaders(db.clone()).load_one(AgentKey(change.agent_id)).await else { continue };
+                // The relay loaded the agent once for every subscriber, as this run left it.
                 if group.as_deref().is_some_and(|g| agent.group_name.as_deref() != Some(g)) {
                     continue;
                 }
                 yield AgentStatusChange {
-                    agent: Agent::new(agent),
+                    agent: Agent::new(agent.as_ref().clone()),
                     channel: change.channel.into(),
                     from: from.into(),
                     to: change.new_status.into(),

@@ -320,3 +320,155 @@ async fn queries_and_mutations_over_the_websocket_answer_as_over_http() {
         );
     }
 }
+
+/// Agents whose call status is `call`.
+fn agents_on_call(count: i64, call: &str) -> Vec<Value> {
+    agents_json(count)
+        .into_iter()
+        .map(|mut agent| {
+            agent["call_status"] = json!(call);
+            agent
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_relay_loads_a_runs_agents_once_for_every_subscriber() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use async_graphql::futures_util::StreamExt;
+    use caresoft_bridge::config::MaxRemoval;
+    use caresoft_bridge::domain::Trigger;
+    use caresoft_bridge::events::{EventBus, relay_postgres};
+    use caresoft_bridge::graphql::auth::Role;
+    use caresoft_bridge::graphql::{ApiDeps, build_schema};
+    use caresoft_bridge::store;
+    use caresoft_bridge::sync::SyncRequest;
+    use tokio_util::sync::CancellationToken;
+
+    use crate::helpers::no_hr_source;
+
+    // Arrange: the relay and 20 subscribers on a pool of their own that counts its statements, and a
+    // syncer on another that announces its runs.
+    const SUBSCRIBERS: usize = 20;
+    const AGENTS: i64 = 30;
+    let Some(t) = TestDb::postgres().await else {
+        return;
+    };
+    let statements = Arc::new(AtomicUsize::new(0));
+    let mut relay_db = store::connect(&t.url).await.expect("a pool");
+    let counter = Arc::clone(&statements);
+    relay_db.set_metric_callback(move |_| {
+        counter.fetch_add(1, Ordering::SeqCst);
+    });
+    let bus = EventBus::new();
+    let stop = CancellationToken::new();
+    tokio::spawn(relay_postgres(
+        t.url.clone(),
+        relay_db.clone(),
+        bus.clone(),
+        stop.clone(),
+    ));
+    let caresoft = StandIn::start().await;
+    caresoft.serve(&agents_on_call(AGENTS, "AVAILABLE")).await;
+    let syncer = Arc::new(
+        caresoft
+            .syncer(t.db.clone(), "20%")
+            .with_events(EventBus::new()),
+    );
+    syncer
+        .run(SyncRequest::new(Trigger::Cli))
+        .await
+        .expect("first sync");
+    let schema = build_schema(ApiDeps {
+        db: relay_db.clone(),
+        syncer: Arc::clone(&syncer),
+        hr: no_hr_source(relay_db.clone()),
+        events: bus.clone(),
+        max_removal: MaxRemoval::default(),
+        introspection: false,
+    });
+    let mut streams: Vec<_> = (0..SUBSCRIBERS)
+        .map(|_| {
+            let request = async_graphql::Request::new(
+                "subscription { agentStatusChanged { agent { id username groupName } from to } }",
+            )
+            .data(Role::Read);
+            schema.execute_stream(request)
+        })
+        .collect();
+    // A subscription joins the bus when its stream is first polled.
+    for stream in &mut streams {
+        let _ = tokio::time::timeout(Duration::from_millis(20), stream.next()).await;
+    }
+    // The relay may still be connecting: flip statuses until the subscribers hear a run.
+    let mut call = "AVAILABLE";
+    let mut heard = false;
+    for _ in 0..10 {
+        call = if call == "AVAILABLE" {
+            "LOGOUT"
+        } else {
+            "AVAILABLE"
+        };
+        caresoft.serve(&agents_on_call(AGENTS, call)).await;
+        syncer
+            .run(SyncRequest::new(Trigger::Cli))
+            .await
+            .expect("sync");
+        if tokio::time::timeout(Duration::from_secs(2), streams[0].next())
+            .await
+            .is_ok()
+        {
+            heard = true;
+            break;
+        }
+    }
+    assert!(heard, "the relay never delivered");
+    // Drain the rest of what that run sent (one event per agent to each), then count from zero.
+    for (i, stream) in streams.iter_mut().enumerate() {
+        for _ in 0..AGENTS as usize - usize::from(i == 0) {
+            tokio::time::timeout(Duration::from_secs(10), stream.next())
+                .await
+                .expect("the rest of the run");
+        }
+    }
+    statements.store(0, Ordering::SeqCst);
+
+    // Act: one run that changes the call status of all 30 agents.
+    call = if call == "AVAILABLE" {
+        "LOGOUT"
+    } else {
+        "AVAILABLE"
+    };
+    caresoft.serve(&agents_on_call(AGENTS, call)).await;
+    syncer
+        .run(SyncRequest::new(Trigger::Cli))
+        .await
+        .expect("sync");
+    let mut received = 0;
+    for stream in &mut streams {
+        for _ in 0..AGENTS {
+            let event = tokio::time::timeout(Duration::from_secs(10), stream.next())
+                .await
+                .expect("an event in time")
+                .expect("the stream goes on");
+            assert!(event.errors.is_empty(), "{:?}", event.errors);
+            let event = event.data.into_json().expect("JSON");
+            assert_eq!(event["agentStatusChanged"]["to"], call, "{event}");
+            assert_eq!(
+                event["agentStatusChanged"]["agent"]["groupName"],
+                "Chăm sóc khách hàng"
+            );
+            received += 1;
+        }
+    }
+
+    // Assert: 600 events, from two statements (the run's status events and its agents), where loading
+    // each event's agent per subscriber took 600.
+    let issued = statements.load(Ordering::SeqCst);
+    eprintln!("{received} events to {SUBSCRIBERS} subscribers from {issued} statements");
+    assert_eq!(received, SUBSCRIBERS * AGENTS as usize);
+    assert_eq!(issued, 2, "statements for one run's events");
+    stop.cancel();
+}
