@@ -36,6 +36,8 @@ pub struct Expected {
     pub unmatched: usize,
     /// ACTIVE employees with no MATCHED agent (`unmatchedEmployees.totalCount`).
     pub employees_without_seat: usize,
+    /// Employees `employees(search: "nguyen")` finds: the Nguyễn family, and emails with `nguyen`.
+    pub nguyen: usize,
 }
 
 /// Everything the benchmark feeds the bridge.
@@ -325,6 +327,13 @@ pub fn generate(shape: Shape) -> anyhow::Result<Dataset> {
         .zip(&seated)
         .filter(|(e, seated)| !e.terminated && !**seated)
         .count();
+    let nguyen = employees
+        .iter()
+        .filter(|e| {
+            e.full_name.starts_with("Nguyễn")
+                || e.email.as_deref().is_some_and(|m| m.contains("nguyen"))
+        })
+        .count();
     Ok(Dataset {
         agents,
         changed_agents,
@@ -337,6 +346,7 @@ pub fn generate(shape: Shape) -> anyhow::Result<Dataset> {
             conflict: n_conflict,
             unmatched: n_orphan,
             employees_without_seat,
+            nguyen,
         },
         groups: group_count,
         load_groups,

@@ -30,14 +30,16 @@ pub enum QueryKind {
     Agents,
     UnmatchedEmployees,
     Groups,
+    EmployeeSearch,
 }
 
 impl QueryKind {
     /// Every query, in the order they are measured.
-    pub const ALL: [QueryKind; 3] = [
+    pub const ALL: [QueryKind; 4] = [
         QueryKind::Agents,
         QueryKind::UnmatchedEmployees,
         QueryKind::Groups,
+        QueryKind::EmployeeSearch,
     ];
 
     /// The label in tables and JSON.
@@ -46,6 +48,7 @@ impl QueryKind {
             QueryKind::Agents => "agents(first: 50) + employee, group + channelStatus filter",
             QueryKind::UnmatchedEmployees => "unmatchedEmployees(first: 50) { totalCount }",
             QueryKind::Groups => "groups { id name agentCount counts }",
+            QueryKind::EmployeeSearch => "employees(search: \"nguyen\", first: 50) + totalCount",
         }
     }
 
@@ -55,6 +58,7 @@ impl QueryKind {
             QueryKind::Agents => "agents",
             QueryKind::UnmatchedEmployees => "unmatched_employees",
             QueryKind::Groups => "groups",
+            QueryKind::EmployeeSearch => "employee_search",
         }
     }
 
@@ -73,6 +77,11 @@ impl QueryKind {
             }
             QueryKind::Groups => {
                 "query Groups { groups { id name agentCount counts { channel status count } } }"
+            }
+            // Typed without diacritics, as users do: it must find every Nguyễn of the data set.
+            QueryKind::EmployeeSearch => {
+                "query Search { employees(search: \"nguyen\", first: 50) { totalCount \
+                 nodes { employeeCode fullName department } } }"
             }
         }
     }

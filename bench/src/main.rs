@@ -530,5 +530,13 @@ async fn shape_checks(url: &str, data: &Dataset) -> anyhow::Result<()> {
             data.groups
         );
     }
+    let found = load::ask(url, QueryKind::EmployeeSearch, &data.load_groups).await?;
+    let total = found["data"]["employees"]["totalCount"].as_u64();
+    if total != Some(data.expected.nguyen as u64) {
+        bail!(
+            "employees(search: \"nguyen\") found {total:?}, the data set has {} Nguyễn",
+            data.expected.nguyen
+        );
+    }
     Ok(())
 }
