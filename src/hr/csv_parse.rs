@@ -154,6 +154,16 @@ impl Layout {
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// A cell as written before `export` guarded it against spreadsheets: the leading `'` that `export` puts
+/// before `=`, `+`, `-`, `@`, a tab or a carriage return is dropped again, so an export re-imports
+/// unchanged (`'+84 912 345 678` is the phone `+84 912 345 678`). Any other `'` is part of the value.
+pub fn without_formula_guard(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
+        _ => cell,
+    }
+}
+
 /// Parses an HR employee CSV, returning valid rows and every row error, or why the whole file is unusable.
 ///
 /// The input is read to the end first: HR files are small, and having the bytes lets line numbers be counted
@@ -389,7 +399,7 @@ fn parse_row(
         };
         match std::str::from_utf8(raw) {
             Ok(text) => Some(
-                Some(trim_blank(text))
+                Some(trim_blank(without_formula_guard(trim_blank(text))))
                     .filter(|t| !t.is_empty())
                     .map(str::to_owned),
             ),
@@ -633,6 +643,25 @@ mod tests {
             assert_eq!(parsed.rows[0].employee_code, "E1", "{case}");
             let want_email = (*case != "only the code column").then(|| "a@b.vn".to_owned());
             assert_eq!(parsed.rows[0].email, want_email, "{case}");
+        }
+    }
+
+    #[test]
+    fn the_export_guard_is_dropped_and_other_quotes_kept() {
+        for (cell, read) in [
+            (
+                "'=HYPERLINK(\"http://x\",\"Bấm\")",
+                "=HYPERLINK(\"http://x\",\"Bấm\")",
+            ),
+            ("'+84 912 345 678", "+84 912 345 678"),
+            ("'-1", "-1"),
+            ("'@ops", "@ops"),
+            ("'Tis", "'Tis"),
+            ("''=x", "''=x"),
+            ("'", "'"),
+            ("plain", "plain"),
+        ] {
+            assert_eq!(without_formula_guard(cell), read, "{cell:?}");
         }
     }
 

@@ -300,3 +300,45 @@ async fn sync_hr_prints_its_summary_and_exits_as_sync_does() {
         stdout(&output)
     );
 }
+
+#[tokio::test]
+async fn an_employee_export_reimports_unchanged_formula_guards_and_all() {
+    // Arrange: employees whose cells a spreadsheet would take for formulas.
+    let t = TestDb::sqlite().await;
+    let csv = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(
+        csv.path(),
+        "employee_code,full_name,email,phone,department,status\n\
+         NV1,\"=HYPERLINK(\"\"http://x\"\",\"\"Bấm\"\")\",an@acme.vn,+84 912 345 678,-Kỹ thuật,active\n\
+         NV2,@Trần Thị Bình,binh@acme.vn,0912345679,Kinh doanh,terminated\n",
+    )
+    .expect("written");
+    let path = csv.path().to_str().expect("utf-8 path");
+    let imported = run(&t, None, &["import-employees", path]).await;
+    assert_eq!(imported.status.code(), Some(0), "{}", stderr(&imported));
+
+    // Act: export, then import the export.
+    let export = run(&t, None, &["export", "employees"]).await;
+    let exported = stdout(&export);
+    std::fs::write(csv.path(), &exported).expect("export written");
+    let again = run(&t, None, &["import-employees", path]).await;
+    let json = run(&t, None, &["export", "employees", "--format", "json"]).await;
+
+    // Assert: guarded in the CSV, unchanged by the round trip.
+    assert!(exported.contains("'=HYPERLINK"), "{exported}");
+    assert!(exported.contains("'+84 912 345 678"), "{exported}");
+    assert_eq!(
+        stdout(&again).trim(),
+        "import ok: 0 added, 0 updated, 0 removed, 2 unchanged",
+        "{}",
+        stderr(&again)
+    );
+    let rows: Value = serde_json::from_str(stdout(&json).trim()).expect("JSON");
+    assert_eq!(
+        rows[0]["full_name"], "=HYPERLINK(\"http://x\",\"Bấm\")",
+        "{rows}"
+    );
+    assert_eq!(rows[0]["phone"], "+84 912 345 678");
+    assert_eq!(rows[0]["department"], "-Kỹ thuật");
+    assert_eq!(rows[1]["full_name"], "@Trần Thị Bình");
+}
