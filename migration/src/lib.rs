@@ -12,6 +12,7 @@ mod m20261202_000001_add_run_source;
 mod m20261202_000002_add_employee_fingerprint;
 mod m20261202_000003_add_run_error_code;
 mod m20261202_000004_add_search_text;
+mod m20261202_000005_add_foreign_keys;
 
 /// All migrations, oldest first.
 #[derive(Debug)]
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000002_add_employee_fingerprint::Migration),
             Box::new(m20261202_000003_add_run_error_code::Migration),
             Box::new(m20261202_000004_add_search_text::Migration),
+            Box::new(m20261202_000005_add_foreign_keys::Migration),
         ]
     }
 }

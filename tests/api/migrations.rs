@@ -4,7 +4,7 @@ use caresoft_bridge::domain::{SyncOutcome, Trigger};
 use caresoft_bridge::sync::SyncRequest;
 use entity::agent;
 use migration::{Migrator, MigratorTrait};
-use sea_orm::EntityTrait;
+use sea_orm::{ConnectionTrait, EntityTrait};
 
 use caresoft_bridge::store;
 
@@ -27,8 +27,9 @@ on_both_engines!(
         let ddl = store::connection::migration_pool(&t.url)
             .await
             .expect("a migration connection");
-        // The latest migrations (search text, run error codes, employee fingerprints, run sources).
-        Migrator::down(&ddl, Some(4)).await.expect("down 4");
+        // The latest migrations (foreign keys, search text, run error codes, employee fingerprints, run
+        // sources).
+        Migrator::down(&ddl, Some(5)).await.expect("down 5");
         assert_eq!(t.count("agents").await, 5, "rolling back keeps the rows");
         Migrator::up(&ddl, None).await.expect("up again");
 
@@ -56,5 +57,85 @@ on_both_engines!(
         Migrator::down(&ddl, None).await.expect("every down");
         Migrator::up(&ddl, None).await.expect("every up");
         assert_eq!(t.count("agents").await, 0);
+    }
+);
+
+on_both_engines!(
+    foreign_keys_refuse_dangling_ids_and_their_migration_refuses_dangling_rows,
+    |t: TestDb| async move {
+        // Arrange: one agent, one employee.
+        let caresoft = StandIn::start().await;
+        caresoft.serve(&agents_json(1)).await;
+        let syncer = caresoft.syncer(t.db.clone(), "20%");
+        syncer
+            .run(SyncRequest::new(Trigger::Cli))
+            .await
+            .expect("sync");
+        let now = "'2026-12-02 10:00:00+00:00'";
+        t.db.execute_unprepared(&format!(
+            "INSERT INTO employees (id, employee_code, status, created_at, updated_at, search_text) \
+             VALUES (1, 'NV1', 'active', {now}, {now}, 'nv1')"
+        ))
+        .await
+        .expect("an employee");
+        let candidate = |agent: i64, employee: i64| {
+            format!(
+                "INSERT INTO link_candidates (agent_id, employee_id, via) VALUES ({agent}, {employee}, 'email')"
+            )
+        };
+
+        // Act and assert: the schema refuses an id that names nothing.
+        t.db.execute_unprepared(&candidate(1, 1))
+            .await
+            .expect("a valid candidate");
+        for (agent, employee) in [(999, 1), (1, 777)] {
+            let refused = t.db.execute_unprepared(&candidate(agent, employee)).await;
+            assert!(
+                refused.is_err(),
+                "agent {agent}, employee {employee} was accepted"
+            );
+        }
+
+        // Without the keys, dangling rows get in; adding the keys then refuses, naming them.
+        let ddl = store::connection::migration_pool(&t.url)
+            .await
+            .expect("a migration connection");
+        Migrator::down(&ddl, Some(1)).await.expect("down 1");
+        ddl.close().await.expect("closed");
+        let db = store::connect(&t.url).await.expect("a new pool");
+        for (agent, employee) in [(999, 1), (998, 1), (1, 777)] {
+            db.execute_unprepared(&candidate(agent, employee))
+                .await
+                .expect("dangling, unchecked");
+        }
+        let ddl = store::connection::migration_pool(&t.url)
+            .await
+            .expect("a migration connection");
+        let err = Migrator::up(&ddl, None)
+            .await
+            .expect_err("dangling rows refuse");
+        let message = err.to_string();
+        assert!(
+            message.contains("2 rows of link_candidates whose agent_id names no row of agents (agents ids 998, 999)"),
+            "{message}"
+        );
+        assert!(message.contains("employees ids 777"), "{message}");
+        assert_eq!(t.count("link_candidates").await, 4, "nothing deleted");
+
+        // Once the rows are dealt with, the keys go in.
+        db.execute_unprepared("DELETE FROM link_candidates WHERE agent_id > 1 OR employee_id > 1")
+            .await
+            .expect("cleaned");
+        Migrator::up(&ddl, None).await.expect("up once clean");
+        ddl.close().await.expect("closed");
+        let db = store::connect(&t.url).await.expect("a new pool");
+        assert!(db.execute_unprepared(&candidate(999, 1)).await.is_err());
+        assert_eq!(t.count("link_candidates").await, 1);
+        let report = caresoft
+            .syncer(db.clone(), "20%")
+            .run(SyncRequest::new(Trigger::Cli))
+            .await
+            .expect("sync");
+        assert_eq!(report.outcome, SyncOutcome::Succeeded, "{:?}", report.error);
     }
 );
