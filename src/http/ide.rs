@@ -1,5 +1,6 @@
 //! The browser IDEs: GraphiQL at `/` with ready example queries, its assets served from the binary (so it
-//! works offline, behind an intranet proxy or a strict CSP), and GraphQL Playground at `/playground`.
+//! works offline, behind an intranet proxy or a strict CSP), and GraphQL Playground at `/playground`, whose
+//! assets are served from the binary too.
 
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -8,6 +9,28 @@ const GRAPHIQL_JS: &[u8] = include_bytes!("../../assets/graphiql/graphiql.min.js
 const GRAPHIQL_CSS: &[u8] = include_bytes!("../../assets/graphiql/graphiql.min.css");
 const REACT_JS: &[u8] = include_bytes!("../../assets/graphiql/react.production.min.js");
 const REACT_DOM_JS: &[u8] = include_bytes!("../../assets/graphiql/react-dom.production.min.js");
+const PLAYGROUND_JS: &[u8] = include_bytes!("../../assets/playground/middleware.js");
+const PLAYGROUND_CSS: &[u8] = include_bytes!("../../assets/playground/index.css");
+const PLAYGROUND_FAVICON: &[u8] = include_bytes!("../../assets/playground/favicon.png");
+
+/// Where async-graphql's Playground page loads its assets from, and where this server serves them.
+const PLAYGROUND_ASSETS: [(&str, &str); 3] = [
+    (
+        "//cdn.jsdelivr.net/npm/graphql-playground-react/build/static/css/index.css",
+        "/ide/playground/index.css",
+    ),
+    (
+        "//cdn.jsdelivr.net/npm/graphql-playground-react/build/favicon.png",
+        "/ide/playground/favicon.png",
+    ),
+    (
+        "//cdn.jsdelivr.net/npm/graphql-playground-react/build/static/js/middleware.js",
+        "/ide/playground/middleware.js",
+    ),
+];
+/// The page's web fonts, replaced by the system's (see `PLAYGROUND_FONTS`).
+const PLAYGROUND_WEB_FONTS: &str = r#"<link rel="stylesheet" href="https://fonts.googleapis.com/css?family=Open+Sans:300,400,600,700|Source+Code+Pro:400,700" />"#;
+const PLAYGROUND_FONTS: &str = r#"<style>html, body { font-family: "Open Sans", system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }</style>"#;
 
 /// The example queries opened as tabs in the IDE (also printed by `demo`).
 pub const EXAMPLES: [(&str, &str); 5] = [
@@ -70,6 +93,19 @@ pub async fn react_dom_js() -> Response {
     asset(REACT_DOM_JS, "application/javascript; charset=utf-8")
 }
 
+/// `/ide/playground/middleware.js`
+pub async fn playground_js() -> Response {
+    asset(PLAYGROUND_JS, "application/javascript; charset=utf-8")
+}
+/// `/ide/playground/index.css`
+pub async fn playground_css() -> Response {
+    asset(PLAYGROUND_CSS, "text/css; charset=utf-8")
+}
+/// `/ide/playground/favicon.png`
+pub async fn playground_favicon() -> Response {
+    asset(PLAYGROUND_FAVICON, "image/png")
+}
+
 /// GraphiQL, opened on the example queries; the token field sends `Authorization` on every request.
 pub async fn graphiql() -> Html<String> {
     let tabs: Vec<serde_json::Value> = EXAMPLES
@@ -108,10 +144,47 @@ pub async fn graphiql() -> Html<String> {
     ))
 }
 
-/// GraphQL Playground, for teams used to it (its assets come from a CDN).
+/// GraphQL Playground, for teams used to it: async-graphql's page (pinned with async-graphql 7.2), its
+/// CDN assets pointed at this server and its web fonts replaced by the system's, so that it works with no
+/// internet. A test checks that nothing external is left on the page.
 pub async fn playground() -> Html<String> {
-    Html(async_graphql::http::playground_source(
+    Html(playground_page())
+}
+
+fn playground_page() -> String {
+    let mut page = async_graphql::http::playground_source(
         async_graphql::http::GraphQLPlaygroundConfig::new("/graphql")
-            .subscription_endpoint("/graphql/ws"),
-    ))
+            .subscription_endpoint("/graphql/ws")
+            .title("caresoft-bridge · GraphQL Playground"),
+    );
+    for (cdn, local) in PLAYGROUND_ASSETS {
+        page = page.replace(cdn, local);
+    }
+    page.replace(PLAYGROUND_WEB_FONTS, PLAYGROUND_FONTS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_playground_page_loads_nothing_from_elsewhere() {
+        let page = playground_page();
+        for (_, local) in PLAYGROUND_ASSETS {
+            assert!(page.contains(local), "{local} is not on the page");
+        }
+        for external in [
+            "//cdn.",
+            "googleapis",
+            "src=\"http",
+            "href=\"http",
+            "src=\"//",
+            "href=\"//",
+        ] {
+            assert!(
+                !page.contains(external),
+                "the page still loads {external:?}"
+            );
+        }
+    }
 }

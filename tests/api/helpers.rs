@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -670,4 +671,56 @@ impl GraphqlWs {
             }
         }
     }
+}
+
+/// Debian's Chromium, for the tests that drive a real browser; `None` (the test says it is skipped) when
+/// it is not installed outside CI. `.ci/run` installs it.
+pub fn chromium() -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("chromium"))
+            .find(|path| path.is_file())
+    });
+    if found.is_none() {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("CI=true but chromium is missing: install Debian's chromium (.ci/run does)");
+        }
+        eprintln!(
+            "SKIPPED: chromium is not installed (apt-get install chromium); the browser test did not run"
+        );
+    }
+    found
+}
+
+/// The DOM of `url` after its scripts ran, as headless Chromium renders it with every host but
+/// 127.0.0.1 unresolvable: a page that needs the internet renders without it.
+pub async fn offline_dom(chromium: &Path, url: &str) -> String {
+    let profile = tempfile::tempdir().expect("a profile folder");
+    let output = tokio::time::timeout(
+        Duration::from_secs(60),
+        tokio::process::Command::new(chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+                "--virtual-time-budget=10000",
+                "--dump-dom",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg(url)
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("chromium finishes within 60 s")
+    .expect("chromium runs");
+    assert!(
+        output.status.success(),
+        "chromium failed: {}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }

@@ -15,7 +15,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use crate::helpers::{DOMAIN, StandIn, TestDb, agents_json};
+use crate::helpers::{DOMAIN, StandIn, TestDb, agents_json, chromium, offline_dom};
 
 const ADMIN: &str = "admin-s3cret";
 const READER: &str = "reader-s3cret";
@@ -316,6 +316,31 @@ async fn the_ide_is_served_from_the_binary() {
         .await
         .expect("playground");
     assert_eq!(playground.status(), StatusCode::OK);
+    let favicon = server
+        .http
+        .get(server.url("/ide/playground/favicon.png"))
+        .send()
+        .await
+        .expect("favicon");
+    assert_eq!(
+        favicon.headers()["content-type"],
+        "image/png",
+        "Playground's assets are served too"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_playground_opens_its_editor_in_chromium_without_internet() {
+    let Some(chromium) = chromium() else { return };
+    let server = start(&[]).await;
+
+    let dom = offline_dom(&chromium, &server.url("/playground")).await;
+
+    assert!(
+        dom.contains("CodeMirror-code") && dom.contains("/ide/playground/middleware.js"),
+        "no editor on the page:\n{}",
+        &dom[..dom.len().min(2000)]
+    );
 }
 
 #[tokio::test]
