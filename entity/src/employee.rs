@@ -25,6 +25,8 @@ pub struct Model {
     pub fingerprint: Option<i64>,
     /// Code, full name, email, phone and department folded for search (`crate::search`).
     pub search_text: String,
+    /// The last word of the full name, folded: what suggestions look owners up by.
+    pub given_name: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

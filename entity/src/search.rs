@@ -30,6 +30,21 @@ pub fn fold(text: &str) -> String {
     out
 }
 
+/// The folded words of `text`: split on anything that is not a letter or a digit, so `thao.dpt`,
+/// `CSKH - Thảo` and `Đặng Phương  Thu Thảo` give their words.
+pub fn words(text: &str) -> Vec<String> {
+    fold(text)
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The given name of a Vietnamese full name, folded: its last word (`Đặng Phương Thu Thảo` → `thao`).
+pub fn given_name(full_name: &str) -> Option<String> {
+    words(full_name).pop()
+}
+
 /// The stored search text of a row: each present field folded, one per line. A term never holds a line
 /// break (folding makes it one space), so a match never spans two fields.
 pub fn search_text<'a>(fields: impl IntoIterator<Item = Option<&'a str>>) -> String {
@@ -100,6 +115,17 @@ mod tests {
         let nfd: String = nfc.nfd().collect();
         assert_ne!(nfc, nfd);
         assert_eq!(fold(nfc), fold(&nfd));
+    }
+
+    #[test]
+    fn words_and_the_given_name_come_folded() {
+        assert_eq!(words("CSKH - Thảo"), ["cskh", "thao"]);
+        assert_eq!(words("thao.dpt@acme.vn"), ["thao", "dpt", "acme", "vn"]);
+        assert_eq!(
+            given_name("Đặng Phương  Thu Thảo ").as_deref(),
+            Some("thao")
+        );
+        assert_eq!(given_name("  "), None);
     }
 
     #[test]

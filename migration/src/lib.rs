@@ -13,6 +13,7 @@ mod m20261202_000002_add_employee_fingerprint;
 mod m20261202_000003_add_run_error_code;
 mod m20261202_000004_add_search_text;
 mod m20261202_000005_add_foreign_keys;
+mod m20261202_000006_add_employee_given_name;
 
 /// All migrations, oldest first.
 #[derive(Debug)]
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000003_add_run_error_code::Migration),
             Box::new(m20261202_000004_add_search_text::Migration),
             Box::new(m20261202_000005_add_foreign_keys::Migration),
+            Box::new(m20261202_000006_add_employee_given_name::Migration),
         ]
     }
 }

@@ -12,6 +12,7 @@ use sea_orm::{DatabaseConnection, DbErr};
 
 use super::types::Agent;
 use crate::domain::{MatchMethod, SyncSource};
+use crate::reconcile::suggestions::{self, Lookup, Suggestion};
 use crate::store;
 
 /// The loader behind every key type below.
@@ -124,6 +125,9 @@ pub struct RosterChangesKey(pub i64);
 /// An agent's latest link changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LinkChangesKey(pub i64);
+/// The suggested owners of an UNMATCHED agent, best first (at most [`MAX_SUGGESTIONS`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SuggestionsKey(pub i64);
 /// The last successful sync (current agents were seen when it started).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LastSuccessKey;
@@ -193,6 +197,36 @@ impl Loader<CandidatesKey> for DbLoader {
     ) -> Result<HashMap<CandidatesKey, Self::Value>, DbErr> {
         let candidates = store::links::candidates(&self.db, &ids(keys, |k| k.0)).await?;
         Ok(by_key(keys, candidates, |k| k.0))
+    }
+}
+
+/// The most suggestions an agent lists.
+pub const MAX_SUGGESTIONS: usize = 20;
+
+impl Loader<SuggestionsKey> for DbLoader {
+    type Value = Vec<Suggestion>;
+    type Error = DbErr;
+
+    /// A page's suggestions in two statements: its agents, then every candidate any of them may have.
+    async fn load(
+        &self,
+        keys: &[SuggestionsKey],
+    ) -> Result<HashMap<SuggestionsKey, Self::Value>, DbErr> {
+        let agents = store::agents::by_ids(&self.db, &ids(keys, |k| k.0)).await?;
+        let lookup = Lookup::of(&agents);
+        let candidates = store::employees::suggestion_candidates(
+            &self.db,
+            &lookup.given_names,
+            &lookup.phone_tails,
+        )
+        .await?;
+        Ok(agents
+            .iter()
+            .map(|agent| {
+                let found = suggestions::suggest(agent, &candidates, MAX_SUGGESTIONS);
+                (SuggestionsKey(agent.id), found)
+            })
+            .collect())
     }
 }
 

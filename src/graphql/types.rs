@@ -10,8 +10,8 @@ use entity::{agent, agent_link, employee, link_history, roster_change, status_ev
 use super::auth::Role;
 use super::errors::OrInternal;
 use super::loaders::{
-    AgentKey, CandidatesKey, EmployeeKey, LastSuccessKey, LinkChangesKey, LinkKey,
-    RosterChangesKey, SeatsKey, StatusEventsKey, load_one,
+    AgentKey, CandidatesKey, EmployeeKey, LastSuccessKey, LinkChangesKey, LinkKey, MAX_SUGGESTIONS,
+    RosterChangesKey, SeatsKey, StatusEventsKey, SuggestionsKey, load_one,
 };
 use crate::domain;
 use crate::store;
@@ -309,6 +309,33 @@ impl Agent {
             .or_internal()?
             .map(|e| Cow::Owned(Employee(e))))
     }
+    /// For UNMATCHED agents: employees this seat may belong to, best first, with why (empty for any other
+    /// agent). Candidates hold no MATCHED seat; only scores of 0.5 and above are listed. Nothing is linked
+    /// until an admin accepts one with `linkAgent`.
+    async fn suggestions(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 3)] first: i32,
+    ) -> async_graphql::Result<Vec<Suggestion>> {
+        let status = self.with_link_of(ctx, store::links::status_of).await?;
+        if status != domain::MatchStatus::Unmatched || first <= 0 {
+            return Ok(Vec::new());
+        }
+        let found = load_one(ctx, SuggestionsKey(self.row.id))
+            .await
+            .or_internal()?
+            .unwrap_or_default();
+        let first = usize::try_from(first).unwrap_or(0).min(MAX_SUGGESTIONS);
+        Ok(found
+            .into_iter()
+            .take(first)
+            .map(|s| Suggestion {
+                employee: Employee(s.employee),
+                score: s.score,
+                reasons: s.reasons,
+            })
+            .collect())
+    }
     /// For AMBIGUOUS and CONFLICT agents: the employees the keys point at.
     async fn candidates(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Candidate>> {
         let rows = load_one(ctx, CandidatesKey(self.row.id))
@@ -357,6 +384,17 @@ impl Agent {
             .map(LinkChange)
             .collect())
     }
+}
+
+/// A possible owner of a seat nobody owns.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct Suggestion {
+    pub employee: Employee,
+    /// 0..1: the name (the given name weighs most), then the email, the phone's last 7 digits and the
+    /// department against the group.
+    pub score: f64,
+    /// Why, in words: "same name, word order differs", "last 7 digits of the phone match", …
+    pub reasons: Vec<String>,
 }
 
 /// An employee an AMBIGUOUS or CONFLICT agent could belong to.

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use entity::employee;
-use entity::search::employee_search_text;
+use entity::search::{employee_search_text, given_name};
 use sea_orm::{ActiveValue::NotSet, ActiveValue::Set, DatabaseConnection, DbErr};
 
 use super::csv_parse::{EmployeeRow, RowError};
@@ -175,6 +175,7 @@ fn active_model(row: &EmployeeRow, id: Option<i64>, now: DateTime<Utc>) -> emplo
             row.phone.as_deref(),
             row.department.as_deref(),
         )),
+        given_name: Set(row.full_name.as_deref().and_then(given_name)),
     }
 }
 

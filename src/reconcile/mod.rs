@@ -8,5 +8,6 @@
 pub mod keys;
 pub mod matching;
 pub mod overrides;
+pub mod suggestions;
 
 pub use matching::{RecomputeCounts, recompute};

@@ -8,11 +8,12 @@ use chrono::{DateTime, Utc};
 use entity::employee;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, Iterable, PaginatorTrait, QueryFilter,
-    QuerySelect,
+    ColumnTrait, Condition as Cond, ConnectionTrait, DbErr, EntityTrait, Iterable, PaginatorTrait,
+    QueryFilter, QuerySelect,
 };
 
 use super::connection::{insert_all, rows_per_statement};
+use super::links::seated_employee_ids;
 
 /// "Still in HR": not marked removed by a `--replace` import.
 fn in_hr() -> sea_orm::sea_query::SimpleExpr {
@@ -27,6 +28,32 @@ pub struct Presence {
     pub fingerprint: Option<i64>,
     /// Marked removed (no longer in HR).
     pub removed: bool,
+}
+
+/// The owners an orphan seat may have ("suggestion candidates"): employees still in HR, ACTIVE or
+/// TERMINATED, holding no MATCHED current seat, whose given name is one of `given_names` or whose phone
+/// ends with one of `phone_tails`. Scoring them is [`crate::reconcile::suggestions`]'s.
+pub async fn suggestion_candidates(
+    db: &impl ConnectionTrait,
+    given_names: &[String],
+    phone_tails: &[String],
+) -> Result<Vec<employee::Model>, DbErr> {
+    if given_names.is_empty() && phone_tails.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut any = Cond::any();
+    if !given_names.is_empty() {
+        any = any.add(employee::Column::GivenName.is_in(given_names.iter().cloned()));
+    }
+    for tail in phone_tails {
+        any = any.add(employee::Column::PhoneKey.like(format!("%{tail}")));
+    }
+    employee::Entity::find()
+        .filter(in_hr())
+        .filter(any)
+        .filter(employee::Column::Id.not_in_subquery(seated_employee_ids()))
+        .all(db)
+        .await
 }
 
 /// (id, code, fingerprint, removed at), as [`presence`] reads them.

@@ -10,6 +10,7 @@
 //! | unmatched agents | [`AgentFilter::unmatched`] |
 //! | seated employee (MATCHED to a current agent) | [`links::seated_employee_ids`] |
 //! | staff without a seat | [`EmployeeFilter::without_seat`] |
+//! | who an orphan seat may belong to | [`employees::suggestion_candidates`] |
 //! | agents per channel and status | [`agents::status_counts`] |
 //! | latest run, last success, per source (CareSoft, HR) | [`runs::latest`], [`runs::last_success`] |
 //! | employees changed since a pull | [`employees::changed_since`] |

@@ -623,6 +623,7 @@ positional!(employee::Model {
     updated_at,
     fingerprint,
     search_text,
+    given_name,
 });
 
 #[cfg(test)]

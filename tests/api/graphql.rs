@@ -812,3 +812,152 @@ on_both_engines!(
         assert_eq!(employees("binh@").await, ["NV002"]);
     }
 );
+
+on_both_engines!(
+    orphan_seats_carry_ranked_suggestions_that_an_admin_accepts,
+    |t: TestDb| async move {
+        // Arrange: seats nobody's keys match, and HR staff who may own them.
+        let api = Api::new(t).await;
+        let seat = |id: i64, username: &str, email: Option<&str>, phone: Option<&str>| {
+            let mut agent = agent(id, CSKH, email, "AVAILABLE", "LOGOUT");
+            agent["username"] = json!(username);
+            agent["phone_no"] = json!(phone);
+            agent
+        };
+        api.caresoft
+            .serve(&[
+                // Matched by email: holds a seat, so never a suggestion.
+                seat(1, "An CSKH", Some("an@acme.vn"), None),
+                seat(21, "Thảo Đặng Phương", None, None),
+                seat(22, "Thảo", Some("thao.dpt@gmail.com"), None),
+                seat(23, "Lê Minh Khoa", None, None),
+                seat(24, "Nguyễn Văn Bình", None, None),
+                // CareSoft masks part of the number: no phone key, but its last 7 digits.
+                seat(25, "Hà Tổng đài", None, Some("09**111.2233")),
+                seat(26, "Trực tổng đài", None, Some("09**111.2233")),
+            ])
+            .await;
+        api.caresoft
+            .syncer(api.db.clone(), "100%")
+            .run(SyncRequest::new(Trigger::Cli))
+            .await
+            .expect("sync");
+        let staff = "employee_code,full_name,email,phone,department,status
+NV001,Nguyễn Văn An,an@acme.vn,,Chăm sóc khách hàng,active
+NV101,Đặng Phương Thu Thảo,,,Chăm sóc khách hàng,active
+NV102,Lê Minh Khoa,,,Kinh doanh,active
+NV103,Lê Minh Khoa,,,Kinh doanh,terminated
+NV104,Nguyễn Văn Cường,,,Kinh doanh,active
+NV105,Phạm Thị Hà,,097 111 2233,Kỹ thuật,active
+";
+        let parsed = hr::parse_employees(staff.as_bytes()).expect("CSV");
+        hr::import_rows(
+            &api.db,
+            parsed.rows,
+            parsed.errors,
+            ImportOptions::default(),
+        )
+        .await
+        .expect("import");
+
+        // Act
+        let data = api
+            .data(
+                "{ unmatchedAgents(first: 50) { nodes { id suggestions(first: 5) {
+                   employee { employeeCode } score reasons } } }
+                   matched: agent(id: \"1\") { matchStatus suggestions { score } } }",
+                json!({}),
+            )
+            .await;
+
+        // Assert
+        let of = |id: &str| -> Vec<(String, f64, Vec<String>)> {
+            data["unmatchedAgents"]["nodes"]
+                .as_array()
+                .expect("nodes")
+                .iter()
+                .find(|n| n["id"] == id)
+                .unwrap_or_else(|| panic!("agent {id} is unmatched: {data}"))["suggestions"]
+                .as_array()
+                .expect("suggestions")
+                .iter()
+                .map(|s| {
+                    (
+                        s["employee"]["employeeCode"]
+                            .as_str()
+                            .expect("code")
+                            .to_string(),
+                        s["score"].as_f64().expect("score"),
+                        serde_json::from_value(s["reasons"].clone()).expect("reasons"),
+                    )
+                })
+                .collect()
+        };
+        let reordered = of("21");
+        assert_eq!(reordered.len(), 1, "{reordered:?}");
+        assert_eq!(reordered[0].0, "NV101");
+        assert!(
+            reordered[0].1 >= 0.8 && reordered[0].1 < 1.0,
+            "{reordered:?}"
+        );
+        assert!(
+            reordered[0]
+                .2
+                .contains(&"same given name and 2 of 3 other names".to_string())
+        );
+        let initials = of("22");
+        assert_eq!(initials[0].0, "NV101", "{initials:?}");
+        assert!(
+            initials[0]
+                .2
+                .contains(&"email local part matches the name's initials".to_string())
+        );
+        let namesakes = of("23");
+        assert_eq!(
+            namesakes.iter().map(|s| s.0.as_str()).collect::<Vec<_>>(),
+            ["NV102", "NV103"],
+            "both namesakes, terminated too"
+        );
+        assert_eq!(
+            namesakes[0].1, namesakes[1].1,
+            "neither above the other by name alone"
+        );
+        assert!(of("24").is_empty(), "sharing Nguyễn Văn is no suggestion");
+        let phone = of("25");
+        assert_eq!(phone[0].0, "NV105", "{phone:?}");
+        assert_eq!(
+            phone[0].2,
+            ["same given name", "last 7 digits of the phone match"],
+            "{phone:?}"
+        );
+        assert!(of("26").is_empty(), "a phone tail alone stays below 0.5");
+        assert_eq!(
+            data["matched"]["suggestions"],
+            json!([]),
+            "a MATCHED seat has none"
+        );
+
+        // Accepting one is the admin's linkAgent; the seat then has no suggestions.
+        let linked = api
+            .data(
+                r#"mutation { linkAgent(agentId: "21", employeeCode: "NV101") { matchStatus suggestions { score } } }"#,
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            linked["linkAgent"],
+            json!({"matchStatus": "MATCHED", "suggestions": []})
+        );
+        let after = api
+            .data(
+                r#"{ agent(id: "22") { suggestions { employee { employeeCode } } } }"#,
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            after["agent"]["suggestions"],
+            json!([]),
+            "NV101 holds a seat now"
+        );
+    }
+);
