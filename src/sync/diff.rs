@@ -163,14 +163,21 @@ fn stored_fields(source: &Agent, domain: &str, now: DateTime<Utc>) -> agent::Mod
         last_seen_at: now,
         removed_at: None,
         fingerprint: None,
-        search_text: agent_search_text(
-            source.username.as_deref(),
-            source.email.as_deref(),
-            source.phone_no.as_deref(),
-            source.agent_id.as_deref(),
-        ),
+        // Folded only for the rows that are written (see `written`): most of a resync's agents are not.
+        search_text: String::new(),
     };
     row.fingerprint = Some(fingerprint(&row));
+    row
+}
+
+/// A row about to be written, with its search text.
+fn written(mut row: agent::Model) -> agent::Model {
+    row.search_text = agent_search_text(
+        row.username.as_deref(),
+        row.email.as_deref(),
+        row.phone_no.as_deref(),
+        row.extension.as_deref(),
+    );
     row
 }
 
@@ -266,7 +273,7 @@ pub fn plan(mirror: &Mirror, incoming: Vec<agent::Model>) -> Plan {
                 });
             }
             plan.counts.added += 1;
-            plan.upserts.push(row);
+            plan.upserts.push(written(row));
             continue;
         };
 
@@ -320,7 +327,7 @@ pub fn plan(mirror: &Mirror, incoming: Vec<agent::Model>) -> Plan {
                 plan.counts.status_changes += 1;
             }
         }
-        plan.upserts.push(row);
+        plan.upserts.push(written(row));
     }
 
     let mut removals: Vec<i64> = mirror
