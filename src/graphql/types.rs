@@ -350,16 +350,18 @@ impl Agent {
             })
             .collect())
     }
-    /// The latest channel status changes (newest first, at most 100).
+    /// The latest channel status changes (newest first, at most 100), ending with the agent's first
+    /// sighting on each channel (`from` null) when the list holds its whole history.
     async fn status_events(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<StatusEvent>> {
         let rows = load_one(ctx, StatusEventsKey(self.row.id))
             .await
             .or_internal()?;
-        Ok(rows
-            .unwrap_or_default()
-            .into_iter()
-            .map(StatusEvent)
-            .collect())
+        Ok(
+            store::history::with_first_sightings(&self.row, rows.unwrap_or_default())
+                .into_iter()
+                .map(StatusEvent)
+                .collect(),
+        )
     }
     /// The latest changes of username, email, phone, group, role or extension, and removals and returns
     /// (field `presence`), newest first, at most 100.

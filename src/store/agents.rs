@@ -60,6 +60,29 @@ pub async fn presence(db: &impl ConnectionTrait) -> Result<HashMap<i64, Presence
         .collect())
 }
 
+/// The (status, raw) of each channel as stored: the ticket raw value is the one its status was mapped from.
+pub fn channels(row: &agent::Model) -> [(Channel, ChannelStatus, Option<&str>); 3] {
+    [
+        (
+            Channel::Call,
+            row.call_status,
+            row.call_status_raw.as_deref(),
+        ),
+        (
+            Channel::Chat,
+            row.chat_status,
+            row.chat_status_raw.as_deref(),
+        ),
+        (
+            Channel::Ticket,
+            row.ticket_status,
+            row.ticket_status_raw
+                .as_deref()
+                .or(row.login_status_raw.as_deref()),
+        ),
+    ]
+}
+
 /// The full rows of `ids`, in as many statements as the engine's parameter limit asks.
 pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<agent::Model>, DbErr> {
     let mut rows = Vec::with_capacity(ids.len());

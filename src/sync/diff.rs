@@ -15,10 +15,11 @@ use entity::agent;
 use entity::search::agent_search_text;
 
 use crate::caresoft::Agent;
-use crate::domain::{Channel, ChannelStatus};
+use crate::domain::ChannelStatus;
 pub use crate::events::StatusChange;
 use crate::fingerprint::Fingerprint;
 use crate::reconcile::keys::{email_key, phone_key};
+use crate::store::agents::channels;
 pub use crate::store::runs::SyncCounts;
 
 /// A roster change to insert.
@@ -204,29 +205,6 @@ fn same_content(a: &agent::Model, b: &agent::Model) -> bool {
         && a.phone_key == b.phone_key
 }
 
-/// The (status, raw) of each channel as stored: the ticket raw value is the one its status was mapped from.
-fn channels(row: &agent::Model) -> [(Channel, ChannelStatus, Option<&str>); 3] {
-    [
-        (
-            Channel::Call,
-            row.call_status,
-            row.call_status_raw.as_deref(),
-        ),
-        (
-            Channel::Chat,
-            row.chat_status,
-            row.chat_status_raw.as_deref(),
-        ),
-        (
-            Channel::Ticket,
-            row.ticket_status,
-            row.ticket_status_raw
-                .as_deref()
-                .or(row.login_status_raw.as_deref()),
-        ),
-    ]
-}
-
 fn roster_fields(row: &agent::Model) -> [(&'static str, Option<String>); 7] {
     [
         ("username", row.username.clone()),
@@ -261,17 +239,10 @@ pub fn plan(mirror: &Mirror, incoming: Vec<agent::Model>) -> Plan {
         }
         // A stored row that was not loaded cannot happen when the caller follows `rows_to_load`; should it,
         // the agent is written as first seen rather than silently skipped.
+        // A first sighting writes no status event: the row holds its first statuses and `first_seen_at`,
+        // and the next change's event keeps the status it changed from, so the history loses nothing
+        // (`store::history::with_first_sightings` shows it again).
         let Some(old) = mirror.rows.get(&row.id) else {
-            for (channel, status, raw) in channels(&row) {
-                plan.status_changes.push(StatusChange {
-                    agent_id: row.id,
-                    channel,
-                    old_status: None,
-                    new_status: status,
-                    old_raw: None,
-                    new_raw: raw.map(str::to_string),
-                });
-            }
             plan.counts.added += 1;
             plan.upserts.push(written(row));
             continue;
@@ -353,6 +324,7 @@ pub fn plan(mirror: &Mirror, incoming: Vec<agent::Model>) -> Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Channel;
 
     fn agent(id: i64) -> Agent {
         Agent {
@@ -400,7 +372,7 @@ mod tests {
     }
 
     #[test]
-    fn a_new_agent_is_added_with_three_first_sightings() {
+    fn a_new_agent_is_added_without_status_events() {
         let now = Utc::now();
         let plan = plan_for(&Mirror::default(), &[agent(1)], now);
         assert_eq!(plan.counts.added, 1);
@@ -408,8 +380,10 @@ mod tests {
             plan.counts.status_changes, 0,
             "first sightings are not changes"
         );
-        assert_eq!(plan.status_changes.len(), 3);
-        assert!(plan.status_changes.iter().all(|c| c.old_status.is_none()));
+        assert!(
+            plan.status_changes.is_empty(),
+            "the row holds its first statuses"
+        );
         assert_eq!(plan.upserts[0].chat_status, ChannelStatus::NotAvailable);
         assert_eq!(
             plan.upserts[0].email_key.as_deref(),
