@@ -4,7 +4,7 @@
 //! The score (0..1) is a token-set similarity of the folded full name against the agent's username in
 //! which the given name (the last word of a Vietnamese full name) weighs [`GIVEN_WEIGHT`] words: two
 //! people who share only `Nguyễn Văn` share what millions share, so without the given name the name
-//! counts for nothing. Smaller signals add to it: the email's local part against the name, the last 7
+//! counts for nothing, and with the given name alone it scores at most [`GIVEN_ONLY`], below the line. Smaller signals add to it: the email's local part against the name, the last 7
 //! digits of a phone that did not match, the department against the group. Only scores of at least
 //! [`THRESHOLD`] are listed. Everything is computed for a whole page at once: one read of the page's
 //! candidates ([`crate::store::employees::suggestion_candidates`]), then hash lookups here.
@@ -24,6 +24,9 @@ const EMAIL_SIGNAL: f64 = 0.3;
 const PHONE_SIGNAL: f64 = 0.3;
 /// What a department named like the agent's group adds.
 const DEPARTMENT_SIGNAL: f64 = 0.1;
+/// The most a name sharing only its given name scores: a given name is shared by thousands too (and may be
+/// the middle name of the seat's holder: `Nguyễn Mỹ My` against `Đặng Mỹ Vy`), so it needs another signal.
+pub const GIVEN_ONLY: f64 = 0.4;
 
 /// One suggested owner.
 #[derive(Debug, Clone, PartialEq)]
@@ -155,7 +158,10 @@ fn name_score(username: &[String], name: &[String]) -> (f64, Vec<String>) {
     let person: HashSet<&String> = name.iter().collect();
     let shared: f64 = agent.intersection(&person).map(|w| weight(w)).sum();
     let all: f64 = agent.union(&person).map(|w| weight(w)).sum();
-    let score = shared / all;
+    let mut score = shared / all;
+    if agent.intersection(&person).count() == 1 {
+        score = score.min(GIVEN_ONLY);
+    }
     let reason = if agent == person {
         if username == name {
             "same name".to_string()
@@ -290,6 +296,12 @@ mod tests {
         let found = suggest(&agent("nguyen thi anh tuyet", None, None), &staff, 3);
         assert_eq!(codes(&found), ["NV1"]);
         assert_eq!(found[0].score, 1.0);
+    }
+
+    #[test]
+    fn a_given_name_that_is_the_seats_middle_name_is_no_suggestion() {
+        let staff = [employee("NV1", "Nguyễn Mỹ My", None, "Kỹ thuật")];
+        assert!(suggest(&agent("Đặng Mỹ Vy", None, None), &staff, 3).is_empty());
     }
 
     #[test]
