@@ -209,7 +209,7 @@ async fn serve<E: Executor>(
     Ok(execution_result(response, media))
 }
 
-/// Gives the errors of a rejected document (see [`is_request_error`]) the `BAD_USER_INPUT` code; an
+/// Gives the errors of a rejected document (see `is_request_error`) the `BAD_USER_INPUT` code; an
 /// execution result passes unchanged. Both transports answer with it, HTTP and the WebSocket.
 pub fn label_request_errors(mut response: async_graphql::Response) -> async_graphql::Response {
     if is_request_error(&response) {

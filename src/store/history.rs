@@ -52,7 +52,7 @@ pub fn with_first_sightings(
         if of_channel().any(|e| e.old_status.is_none()) {
             continue;
         }
-        let (first, first_raw) = match of_channel().last() {
+        let (first, first_raw) = match of_channel().next_back() {
             Some(oldest) => (oldest.old_status.unwrap_or(status), oldest.old_raw.clone()),
             None => (status, raw.map(str::to_string)),
         };
