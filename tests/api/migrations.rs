@@ -2,7 +2,7 @@
 
 use caresoft_bridge::domain::{SyncOutcome, Trigger};
 use caresoft_bridge::sync::SyncRequest;
-use entity::agent;
+use entity::{agent, employee};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, EntityTrait};
 
@@ -21,6 +21,14 @@ on_both_engines!(
             .run(SyncRequest::new(Trigger::Cli))
             .await
             .expect("first sync");
+        let parsed = caresoft_bridge::hr::parse_employees(
+            "employee_code,full_name,department\nNV1,Đặng Phương Thu Thảo,Chăm sóc khách hàng\n"
+                .as_bytes(),
+        )
+        .expect("CSV");
+        caresoft_bridge::hr::import_rows(&t.db, parsed.rows, parsed.errors, Default::default())
+            .await
+            .expect("import");
 
         // Schema changes on one connection of their own, as `connect_and_migrate` makes them: on SQLite, DDL
         // spread over a pool's connections can meet a connection whose schema is out of date.
@@ -52,6 +60,18 @@ on_both_engines!(
         assert_eq!(
             agent_1.search_text, "chuyen vien 1\nagent1@acme.vn\n0900000001\n5001",
             "the search text is folded from the rows already stored"
+        );
+        let staff = employee::Entity::find().all(&db).await.expect("employees");
+        assert_eq!(
+            (
+                staff[0].search_text.as_str(),
+                staff[0].given_name.as_deref()
+            ),
+            (
+                "nv1\ndang phuong thu thao\ncham soc khach hang",
+                Some("thao")
+            ),
+            "employees get theirs too"
         );
 
         Migrator::down(&ddl, None).await.expect("every down");
