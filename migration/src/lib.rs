@@ -14,6 +14,7 @@ mod m20261202_000003_add_run_error_code;
 mod m20261202_000004_add_search_text;
 mod m20261202_000005_add_foreign_keys;
 mod m20261202_000006_add_employee_given_name;
+mod m20261202_000007_create_write_version;
 
 /// All migrations, oldest first.
 #[derive(Debug)]
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000004_add_search_text::Migration),
             Box::new(m20261202_000005_add_foreign_keys::Migration),
             Box::new(m20261202_000006_add_employee_given_name::Migration),
+            Box::new(m20261202_000007_create_write_version::Migration),
         ]
     }
 }

@@ -8,7 +8,7 @@ use entity::employee;
 use sea_orm::DatabaseConnection;
 
 use super::errors::{ApiError, OrInternal};
-use super::loaders::{Loaders, asks_for_links, prefetch_agents};
+use super::loaders::{Loaders, asks_for_links, memoised, prefetch_agents};
 use super::pagination::{Cursor, page_size};
 use super::types::{Agent, AgentOrderBy, Channel, ChannelStatus, Employee};
 use crate::store::pages::{
@@ -120,9 +120,12 @@ impl AgentConnection {
 impl AgentConnection {
     /// Rows matching the filters, all pages together.
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
-        pages::count_agents(ctx.data_unchecked::<DatabaseConnection>(), &self.filter)
-            .await
-            .or_internal()
+        let db = ctx.data_unchecked::<DatabaseConnection>();
+        memoised(ctx, format!("agents {:?}", self.filter), || {
+            pages::count_agents(db, &self.filter)
+        })
+        .await
+        .or_internal()
     }
     async fn page_info(&self) -> PageInfo {
         PageInfo {
@@ -251,9 +254,12 @@ fn employee_cursor(list: &str, row: &employee::Model) -> String {
 impl EmployeeConnection {
     /// Rows matching the filters, all pages together.
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
-        pages::count_employees(ctx.data_unchecked::<DatabaseConnection>(), &self.filter)
-            .await
-            .or_internal()
+        let db = ctx.data_unchecked::<DatabaseConnection>();
+        memoised(ctx, format!("employees {:?}", self.filter), || {
+            pages::count_employees(db, &self.filter)
+        })
+        .await
+        .or_internal()
     }
     async fn page_info(&self) -> PageInfo {
         PageInfo {

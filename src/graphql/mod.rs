@@ -56,7 +56,8 @@ pub fn build_schema(deps: ApiDeps) -> AppSchema {
         .data(deps.syncer)
         .data(deps.hr)
         .data(deps.events)
-        .data(deps.max_removal);
+        .data(deps.max_removal)
+        .data(crate::store::memo::Memo::default());
     if !deps.introspection {
         builder = builder.disable_introspection();
     }
@@ -70,11 +71,22 @@ pub fn sdl() -> String {
         .sdl()
 }
 
-/// Per-request data: the caller's role and a fresh set of loaders.
+/// Per-request data: the caller's role, a fresh set of loaders and the request's write version.
 pub fn with_request_data(
     request: async_graphql::Request,
     db: &DatabaseConnection,
     role: auth::Role,
 ) -> async_graphql::Request {
-    request.data(role).data(loaders::loaders(db.clone()))
+    per_operation(request.data(role), db)
+}
+
+/// What each operation gets of its own, over HTTP and over the WebSocket: loaders and the write version
+/// its memoised answers are read at.
+pub fn per_operation(
+    request: async_graphql::Request,
+    db: &DatabaseConnection,
+) -> async_graphql::Request {
+    request
+        .data(loaders::loaders(db.clone()))
+        .data(loaders::RequestVersion::default())
 }

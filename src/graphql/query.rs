@@ -9,6 +9,7 @@ use sea_orm::DatabaseConnection;
 
 use super::errors::{ApiError, OrInternal};
 use super::lists::{self, AgentConnection, ChannelStatusInput, EmployeeConnection};
+use super::loaders::memoised;
 use super::types::{
     Agent, AgentOrderBy, Employee, EmployeeStatus, Group, MatchStatus, StatusCount, SyncRun,
     SyncSource, agent_by_id, status_counts,
@@ -224,7 +225,11 @@ impl Query {
     /// Groups of current agents with their per-channel status counts.
     async fn groups(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Group>> {
         let db = ctx.data_unchecked::<DatabaseConnection>();
-        let groups = store::agents::status_counts(db, None).await.or_internal()?;
+        let groups = memoised(ctx, "groups".into(), || {
+            store::agents::status_counts(db, None)
+        })
+        .await
+        .or_internal()?;
         Ok(groups.into_iter().map(Group::from).collect())
     }
 
@@ -235,9 +240,11 @@ impl Query {
         group_id: Option<i64>,
     ) -> async_graphql::Result<Vec<StatusCount>> {
         let db = ctx.data_unchecked::<DatabaseConnection>();
-        let totals = store::agents::status_totals(db, group_id)
-            .await
-            .or_internal()?;
+        let totals = memoised(ctx, format!("status totals {group_id:?}"), || {
+            store::agents::status_totals(db, group_id)
+        })
+        .await
+        .or_internal()?;
         Ok(status_counts(&totals))
     }
 

@@ -10,12 +10,12 @@ use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use sea_orm::DatabaseConnection;
 
-use super::{AppSchema, loaders};
+use super::{AppSchema, per_operation};
 use crate::http::graphql_http::label_request_errors;
 
 /// The schema as a WebSocket connection runs it: the connection's data (its role) comes from
 /// `connection_init`; a query or mutation gets its own loaders per operation, as an HTTP request does. A
-/// subscription gets none: its events are resolved with fresh loaders each (see [`loaders::load_one`]),
+/// subscription gets none: its events are resolved with fresh loaders each (see `loaders::load_one`),
 /// since loaders kept for a whole subscription would serve values as they were at its first event.
 #[derive(Clone)]
 pub struct WsExecutor {
@@ -37,7 +37,7 @@ impl WsExecutor {
 
     fn prepare(&self, mut request: Request) -> Request {
         if !is_subscription(&mut request) {
-            request = request.data(loaders::loaders(self.db.clone()));
+            request = per_operation(request, &self.db);
         }
         request
     }

@@ -31,6 +31,8 @@ static SQLITE_WRITER: LazyLock<Arc<Mutex<()>>> = LazyLock::new(|| Arc::new(Mutex
 pub struct WriteTxn {
     txn: DatabaseTransaction,
     _sqlite: Option<OwnedMutexGuard<()>>,
+    /// A savepoint of another `WriteTxn`, whose commit is not the write's.
+    savepoint: bool,
 }
 
 impl Deref for WriteTxn {
@@ -41,8 +43,12 @@ impl Deref for WriteTxn {
 }
 
 impl WriteTxn {
-    /// Commits, then releases the lock.
+    /// Counts the write (`write_version`, which tells memoised answers they are stale), commits, then
+    /// releases the lock.
     pub async fn commit(self) -> Result<(), DbErr> {
+        if !self.savepoint {
+            super::memo::bump(&self.txn).await?;
+        }
         self.txn.commit().await
     }
 
@@ -58,6 +64,7 @@ impl WriteTxn {
         Ok(WriteTxn {
             txn: self.txn.begin().await?,
             _sqlite: None,
+            savepoint: true,
         })
     }
 }
@@ -98,6 +105,7 @@ async fn acquire(db: &DatabaseConnection, wait: bool) -> Result<Option<WriteTxn>
             Ok(txn) => Ok(Some(WriteTxn {
                 txn,
                 _sqlite: Some(guard),
+                savepoint: false,
             })),
             Err(err) if !wait && is_busy(&err) => Ok(None),
             Err(err) => Err(err),
@@ -105,7 +113,11 @@ async fn acquire(db: &DatabaseConnection, wait: bool) -> Result<Option<WriteTxn>
     }
     let txn = db.begin().await?;
     if try_lock(&txn).await? {
-        return Ok(Some(WriteTxn { txn, _sqlite: None }));
+        return Ok(Some(WriteTxn {
+            txn,
+            _sqlite: None,
+            savepoint: false,
+        }));
     }
     if !wait {
         txn.rollback().await?;
@@ -120,7 +132,11 @@ async fn acquire(db: &DatabaseConnection, wait: bool) -> Result<Option<WriteTxn>
         [SYNC_LOCK_KEY.into()],
     ))
     .await?;
-    Ok(Some(WriteTxn { txn, _sqlite: None }))
+    Ok(Some(WriteTxn {
+        txn,
+        _sqlite: None,
+        savepoint: false,
+    }))
 }
 
 /// Whether `err` is SQLite's "database is locked" (SQLITE_BUSY and its extended codes): another process

@@ -15,6 +15,7 @@
 //! | latest run, last success, per source (CareSoft, HR) | [`runs::latest`], [`runs::last_success`] |
 //! | employees changed since a pull | [`employees::changed_since`] |
 //! | one writer at a time | [`begin_write`] |
+//! | answers that hold until the next write | [`memo::Memo`], [`memo::write_version`] |
 //!
 //! Layout, by table: [`agents`] (the mirror and its status and roster history), [`employees`] (HR),
 //! [`links`] (matches, candidates, link history, overrides), [`runs`] (sync runs), [`history`] (per-agent
@@ -27,6 +28,7 @@ pub mod employees;
 pub mod history;
 pub mod links;
 pub mod lock;
+pub mod memo;
 pub mod pages;
 pub mod runs;
 

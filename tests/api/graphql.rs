@@ -699,12 +699,12 @@ on_both_engines!(a_count_alone_reads_no_page, |t: TestDb| async move {
     let api = Api::new(t).await;
     let (statements, data) =
         counting(&api.t, "{ unmatchedEmployees(first: 50) { totalCount } }").await;
-    assert_eq!(statements, 1, "the COUNT only");
+    assert_eq!(statements, 2, "the write version and the COUNT, no page");
     // NV009 has no seat and NV004A/B share the email of an AMBIGUOUS one; NV002 left, so is not counted.
     assert_eq!(data["unmatchedEmployees"]["totalCount"], json!(3));
     let (statements, data) =
         counting(&api.t, r#"{ agents(group: "Kinh doanh") { totalCount } }"#).await;
-    assert_eq!(statements, 1);
+    assert_eq!(statements, 2);
     assert_eq!(data["agents"]["totalCount"], json!(63));
 });
 
@@ -958,6 +958,141 @@ NV105,Phạm Thị Hà,,097 111 2233,Kỹ thuật,active
             after["agent"]["suggestions"],
             json!([]),
             "NV101 holds a seat now"
+        );
+    }
+);
+
+/// Asks the counts through GraphQL, checks them against the store's, and returns them.
+async fn check(what: &str, api: &Api) -> Value {
+    let query =
+        "{ unmatchedAgents { totalCount } unmatchedEmployees { totalCount } agents { totalCount }
+                   employees { totalCount } groups { agentCount } statusSummary { count } }";
+    let data = api.data(query, json!({})).await;
+    let asked = json!({
+        "unmatchedAgents": data["unmatchedAgents"]["totalCount"],
+        "unmatchedEmployees": data["unmatchedEmployees"]["totalCount"],
+        "agents": data["agents"]["totalCount"],
+        "employees": data["employees"]["totalCount"],
+        "groups": data["groups"].as_array().expect("groups").iter().map(|g| g["agentCount"].clone()).collect::<Vec<_>>(),
+    });
+    assert_eq!(asked, counts_now(&api.db).await, "after {what}");
+    let summary: i64 = data["statusSummary"]
+        .as_array()
+        .expect("summary")
+        .iter()
+        .map(|c| c["count"].as_i64().expect("count"))
+        .sum();
+    assert_eq!(
+        summary,
+        3 * data["agents"]["totalCount"].as_i64().expect("total"),
+        "after {what}"
+    );
+    asked
+}
+
+/// The counts as the store computes them, without any memo.
+async fn counts_now(db: &DatabaseConnection) -> Value {
+    use caresoft_bridge::store::{AgentFilter, EmployeeFilter, pages};
+    let groups = caresoft_bridge::store::agents::status_counts(db, None)
+        .await
+        .expect("groups");
+    json!({
+        "unmatchedAgents": pages::count_agents(db, &AgentFilter::unmatched()).await.expect("count"),
+        "unmatchedEmployees": pages::count_employees(db, &EmployeeFilter::without_seat()).await.expect("count"),
+        "agents": pages::count_agents(db, &AgentFilter::default()).await.expect("count"),
+        "employees": pages::count_employees(db, &EmployeeFilter::default()).await.expect("count"),
+        "groups": groups.iter().map(|g| g.agents).collect::<Vec<_>>(),
+    })
+}
+
+on_both_engines!(
+    memoised_counts_follow_every_write_path_at_once,
+    |t: TestDb| async move {
+        // Arrange: counts asked once, so the memo holds them.
+        let api = Api::new(t).await;
+        let mut seen = Vec::new();
+        seen.push(check("the start", &api).await);
+
+        // Act and assert: each write path, each read at once.
+        let mut roster = roster();
+        roster.truncate(60);
+        api.caresoft.serve(&roster).await;
+        // A sync through a pool of its own, as another replica or the CLI would write.
+        let other = api.t.another_pool().await;
+        api.caresoft
+            .syncer(other.clone(), "20%")
+            .run(SyncRequest::new(Trigger::Cli))
+            .await
+            .expect("sync");
+        seen.push(check("a sync", &api).await);
+
+        let parsed = hr::parse_employees(
+            "employee_code,full_name,email\nNV100,Ngô Thị Mới,moi@acme.vn\n".as_bytes(),
+        )
+        .expect("CSV");
+        hr::import_rows(&other, parsed.rows, parsed.errors, ImportOptions::default())
+            .await
+            .expect("import");
+        seen.push(check("an import", &api).await);
+
+        api.data(
+            r#"mutation { upsertEmployees(rows: [{employeeCode: "NV101", fullName: "Vũ Văn Hai", email: "ghost@acme.vn"}]) { added } }"#,
+            json!({}),
+        )
+        .await;
+        seen.push(check("upsertEmployees", &api).await);
+
+        api.data(
+            r#"mutation { linkAgent(agentId: "10", employeeCode: "NV009") { id } }"#,
+            json!({}),
+        )
+        .await;
+        seen.push(check("linkAgent", &api).await);
+        api.data(
+            r#"mutation { ignoreAgent(agentId: "11") { id } }"#,
+            json!({}),
+        )
+        .await;
+        seen.push(check("ignoreAgent", &api).await);
+        api.data(
+            r#"mutation { unlinkAgent(agentId: "10") { id } }"#,
+            json!({}),
+        )
+        .await;
+        seen.push(check("unlinkAgent", &api).await);
+
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("nhan_su.csv");
+        std::fs::write(
+            &path,
+            "employee_code,full_name,email,status\nNV001,Nguyễn Văn An,an@acme.vn,active\nNV002,Trần Thị Bình,binh@acme.vn,terminated\n\
+             NV003,Lê Hoàng Cường,cuong@acme.vn,active\nNV004A,Phạm Dũng,shared@acme.vn,active\nNV004B,Phạm Dung,shared@acme.vn,active\n\
+             NV009,Đỗ Thị Không Ghế,noseat@acme.vn,active\nNV100,Ngô Thị Mới,moi@acme.vn,active\nNV101,Vũ Văn Hai,ghost@acme.vn,terminated\n",
+        )
+        .expect("HR file");
+        let puller = hr::HrPuller::new(
+            other.clone(),
+            Ok(hr::source::HrSource::File(path)),
+            MaxRemoval::parse("100%").expect("share"),
+        );
+        let pulled = puller
+            .run(SyncRequest::new(Trigger::Cli))
+            .await
+            .expect("pull");
+        assert_eq!(
+            pulled.outcome.as_str(),
+            "succeeded",
+            "{}",
+            pulled.summary_line()
+        );
+        seen.push(check("an HR pull", &api).await);
+
+        // The writes did move the counts, so a stale memo would have been caught.
+        seen.dedup();
+        assert!(
+            seen.len() >= 5,
+            "the counts moved only {} times: {seen:?}",
+            seen.len() - 1
         );
     }
 );
