@@ -3,6 +3,8 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod backfill;
+
 mod m20261124_000001_create_mirror;
 mod m20261124_000002_create_reconcile;
 mod m20261124_000003_index_status_events_run;

@@ -6,6 +6,8 @@ use entity::search::{agent_search_text, employee_search_text};
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, QueryResult};
 
+use crate::backfill::backfill;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -31,9 +33,6 @@ enum Employees {
     Department,
     SearchText,
 }
-
-/// Rows per backfill statement (two parameters each, far below either engine's limit).
-const CHUNK: usize = 1_000;
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -141,29 +140,4 @@ impl MigrationTrait for Migration {
         }
         Ok(())
     }
-}
-
-/// Writes `rows` (id, text) into `column` of `table`, `CHUNK` rows per statement.
-async fn backfill(
-    db: &impl ConnectionTrait,
-    table: impl Iden + Copy + 'static,
-    id: impl Iden + Copy + 'static,
-    column: impl Iden + Copy + 'static,
-    rows: &[(i64, String)],
-) -> Result<(), DbErr> {
-    for chunk in rows.chunks(CHUNK) {
-        let mut case = CaseStatement::new();
-        for (row_id, text) in chunk {
-            case = case.case(Expr::col(id).eq(*row_id), text.clone());
-        }
-        db.execute(
-            &Query::update()
-                .table(table)
-                .value(column, case.finally(""))
-                .and_where(Expr::col(id).is_in(chunk.iter().map(|(row_id, _)| *row_id)))
-                .to_owned(),
-        )
-        .await?;
-    }
-    Ok(())
 }

@@ -6,6 +6,8 @@ use entity::search::given_name;
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::ConnectionTrait;
 
+use crate::backfill::backfill;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -18,8 +20,6 @@ enum Employees {
 }
 
 const INDEX: &str = "idx_employees_given_name";
-/// Rows per backfill statement.
-const CHUNK: usize = 1_000;
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -49,20 +49,14 @@ impl MigrationTrait for Migration {
                 named.push((row.try_get::<i64>("", "id")?, given));
             }
         }
-        for chunk in named.chunks(CHUNK) {
-            let mut case = CaseStatement::new();
-            for (id, given) in chunk {
-                case = case.case(Expr::col(Employees::Id).eq(*id), given.clone());
-            }
-            db.execute(
-                &Query::update()
-                    .table(Employees::Table)
-                    .value(Employees::GivenName, case)
-                    .and_where(Expr::col(Employees::Id).is_in(chunk.iter().map(|(id, _)| *id)))
-                    .to_owned(),
-            )
-            .await?;
-        }
+        backfill(
+            db,
+            Employees::Table,
+            Employees::Id,
+            Employees::GivenName,
+            &named,
+        )
+        .await?;
         manager
             .create_index(
                 Index::create()

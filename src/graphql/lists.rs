@@ -8,7 +8,8 @@ use entity::employee;
 use sea_orm::DatabaseConnection;
 
 use super::errors::{ApiError, OrInternal};
-use super::loaders::{Loaders, asks_for_links, memoised, prefetch_agents};
+use super::loaders::{Loaders, asks_for_links, prefetch_agents};
+use super::memoised::memoised;
 use super::pagination::{Cursor, page_size};
 use super::types::{Agent, AgentOrderBy, Channel, ChannelStatus, Employee};
 use crate::store::pages::{

@@ -4,6 +4,7 @@
 //! - [`query`], [`mutation`], [`subscription`]: the roots.
 //! - [`lists`]: paged, filtered lists as Relay connections over the store's pages.
 //! - [`loaders`]: DataLoaders, one per relation.
+//! - [`memoised`]: answers kept until the next write.
 //! - [`auth`], [`errors`], [`pagination`]: roles, error codes, cursors.
 //! - [`ws`]: queries, mutations and subscriptions over the WebSocket endpoint.
 
@@ -11,6 +12,7 @@ pub mod auth;
 pub mod errors;
 pub mod lists;
 pub mod loaders;
+pub mod memoised;
 pub mod mutation;
 pub mod pagination;
 pub mod query;
@@ -88,5 +90,5 @@ pub fn per_operation(
 ) -> async_graphql::Request {
     request
         .data(loaders::loaders(db.clone()))
-        .data(loaders::RequestVersion::default())
+        .data(memoised::RequestVersion::default())
 }

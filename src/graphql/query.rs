@@ -9,7 +9,7 @@ use sea_orm::DatabaseConnection;
 
 use super::errors::{ApiError, OrInternal};
 use super::lists::{self, AgentConnection, ChannelStatusInput, EmployeeConnection};
-use super::loaders::memoised;
+use super::memoised::memoised;
 use super::types::{
     Agent, AgentOrderBy, Employee, EmployeeStatus, Group, MatchStatus, StatusCount, SyncRun,
     SyncSource, agent_by_id, status_counts,

@@ -81,6 +81,28 @@ pub struct SyncReport {
 }
 
 impl SyncReport {
+    /// The report of run `run_id`, begun at `started_at`, before anything happened.
+    pub fn started(
+        run_id: i64,
+        source: SyncSource,
+        trigger: Trigger,
+        started_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            run_id,
+            source,
+            trigger,
+            outcome: SyncOutcome::Running,
+            counts: SyncCounts::default(),
+            started_at,
+            ended_at: None,
+            duration: Duration::ZERO,
+            error: None,
+            preview: Vec::new(),
+            status_changes: Vec::new(),
+        }
+    }
+
     /// The one-line summary people and scripts read, e.g.
     /// `sync ok: 1204 agents, 3 added, 5 updated, 2 removed, 0 returned, 17 status changes in 0.84 s` or
     /// `sync-hr ok: 980 employees, 3 added, 2 updated, 1 removed, 0 restored, 975 unchanged in 0.31 s`.

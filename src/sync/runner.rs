@@ -5,13 +5,13 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr};
 use tokio::sync::Mutex;
 
-use super::{SourceError, SyncCounts, SyncFailure, SyncReport, SyncRequest};
+use super::{SourceError, SyncFailure, SyncReport, SyncRequest};
 use crate::domain::{SyncOutcome, SyncSource, Trigger};
 use crate::events::EventBus;
 use crate::store::{self, WriteTxn};
@@ -206,19 +206,7 @@ impl<J: Job> Runner<J> {
             );
         }
 
-        let mut report = SyncReport {
-            run_id,
-            source: J::SOURCE,
-            trigger: request.trigger,
-            outcome: SyncOutcome::Running,
-            counts: SyncCounts::default(),
-            started_at,
-            ended_at: None,
-            duration: Duration::ZERO,
-            error: None,
-            preview: Vec::new(),
-            status_changes: Vec::new(),
-        };
+        let mut report = SyncReport::started(run_id, J::SOURCE, request.trigger, started_at);
         let error = self.execute(txn, &request, &mut report).await;
         if let Some(error) = error {
             // The run's end could not be committed with it: record it on its own.
@@ -352,19 +340,10 @@ impl<J: Job> Runner<J> {
     ) -> Result<SyncReport, DbErr> {
         tracing::error!(error = %err, "a run could not take the write lock");
         let failure = SyncFailure::Database(err.clone());
-        let mut report = SyncReport {
-            run_id,
-            source: J::SOURCE,
-            trigger,
-            outcome: failure.outcome(),
-            counts: SyncCounts::default(),
-            started_at,
-            ended_at: Some(Utc::now()),
-            duration: Duration::ZERO,
-            error: Some(failure.run_error()),
-            preview: Vec::new(),
-            status_changes: Vec::new(),
-        };
+        let mut report = SyncReport::started(run_id, J::SOURCE, trigger, started_at);
+        report.outcome = failure.outcome();
+        report.ended_at = Some(Utc::now());
+        report.error = Some(failure.run_error());
         store::runs::finish(&self.db, run_id, report.end(None)).await?;
         report.duration = (Utc::now() - started_at).to_std().unwrap_or_default();
         Ok(report)

@@ -6,7 +6,7 @@ use std::process::Output;
 use serde_json::Value;
 use wiremock::ResponseTemplate;
 
-use crate::helpers::{DOMAIN, StandIn, TestDb, agents_json};
+use crate::helpers::{StandIn, TestDb, agents_json, bridge_command};
 
 /// Runs `caresoft-bridge ARGS` against `db` and the stand-in, with a clean environment of its own.
 async fn run(t: &TestDb, caresoft: Option<&StandIn>, args: &[&str]) -> Output {
@@ -20,21 +20,7 @@ async fn run_with(
     args: &[&str],
     vars: &[(&str, &str)],
 ) -> Output {
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_caresoft-bridge"));
-    command
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", &t.url)
-        .env("RUST_LOG", "error")
-        .env("CARESOFT_MAX_ATTEMPTS", "1")
-        .current_dir(std::env::temp_dir());
-    if let Some(caresoft) = caresoft {
-        command
-            .env("CARESOFT_BASE_URL", caresoft.server.uri())
-            .env("CARESOFT_DOMAIN", DOMAIN)
-            .env("CARESOFT_API_TOKEN", "test-token");
-    }
+    let mut command = bridge_command(t, caresoft, args);
     command.envs(vars.iter().copied());
     command.output().await.expect("the binary runs")
 }

@@ -724,3 +724,29 @@ pub async fn offline_dom(chromium: &Path, url: &str) -> String {
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
+
+/// `caresoft-bridge ARGS` against `t` (and CareSoft at `caresoft`, when given), with a clean environment of
+/// its own: nothing of the developer's `.env` or of the test's environment reaches it.
+pub fn bridge_command(
+    t: &TestDb,
+    caresoft: Option<&StandIn>,
+    args: &[&str],
+) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_caresoft-bridge"));
+    command
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", &t.url)
+        .env("RUST_LOG", "error")
+        .env("CARESOFT_MAX_ATTEMPTS", "1")
+        .current_dir(std::env::temp_dir())
+        .kill_on_drop(true);
+    if let Some(caresoft) = caresoft {
+        command
+            .env("CARESOFT_BASE_URL", caresoft.server.uri())
+            .env("CARESOFT_DOMAIN", DOMAIN)
+            .env("CARESOFT_API_TOKEN", "test-token");
+    }
+    command
+}

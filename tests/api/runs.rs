@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use wiremock::ResponseTemplate;
 
 use crate::helpers::{
-    DOMAIN, ServeProcess, StandIn, TestApp, TestDb, agents_json, eventually, graphql_post,
+    ServeProcess, StandIn, TestApp, TestDb, agents_json, bridge_command, eventually, graphql_post,
     spawn_app,
 };
 use crate::on_both_engines;
@@ -21,22 +21,9 @@ const ADMIN: &str = "admin-s3cret";
 const READER: &str = "reader-s3cret";
 const RUNS: &str = "{ syncRuns(first: 5) { id outcome error errorCode finishedAt } }";
 
-/// `caresoft-bridge ARGS` against `t` and `caresoft`, with an environment of its own.
+/// `caresoft-bridge ARGS` against `t` and `caresoft`.
 fn bridge(t: &TestDb, caresoft: &StandIn, args: &[&str]) -> tokio::process::Command {
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_caresoft-bridge"));
-    command
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", &t.url)
-        .env("RUST_LOG", "error")
-        .env("CARESOFT_MAX_ATTEMPTS", "1")
-        .env("CARESOFT_BASE_URL", caresoft.server.uri())
-        .env("CARESOFT_DOMAIN", DOMAIN)
-        .env("CARESOFT_API_TOKEN", "test-token")
-        .current_dir(std::env::temp_dir())
-        .kill_on_drop(true);
-    command
+    bridge_command(t, Some(caresoft), args)
 }
 
 async fn runs(t: &TestDb) -> Vec<sync_run::Model> {
