@@ -11,6 +11,7 @@ use sea_orm::{DatabaseBackend, DatabaseConnection};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::alerts::Deliverer;
 use crate::caresoft::{AgentDirectory, CareSoftClient};
 use crate::config::Settings;
 use crate::events::{EventBus, relay_postgres};
@@ -32,6 +33,8 @@ pub struct Application {
     hr_schedule: Option<Schedule>,
     /// On PostgreSQL: the database URL and bus of the LISTEN/NOTIFY event relay.
     relay: Option<(String, DatabaseConnection, EventBus)>,
+    alerts: Deliverer,
+    events: EventBus,
 }
 
 /// The syncer for `settings`; without CareSoft settings every sync fails with the message saying what to set.
@@ -71,13 +74,17 @@ impl Application {
             .then(|| (settings.database_url.clone(), db.clone(), events.clone()));
         let syncer = Arc::new(syncer(settings, db.clone(), events.clone()));
         let hr = Arc::new(hr_puller(settings, db.clone(), events.clone()));
+        let alerts = Deliverer::new(db.clone(), settings.alerts.clone())
+            .context("cannot build the HTTP client of alert deliveries")?;
         let schema = build_schema(ApiDeps {
             db: db.clone(),
             syncer: syncer.clone(),
             hr: hr.clone(),
-            events,
+            events: events.clone(),
             max_removal: settings.max_removal,
             introspection: settings.introspection,
+            alerts: alerts.clone(),
+            seat_price: settings.seat_price.clone(),
         });
         let state = HttpState {
             schema,
@@ -87,6 +94,7 @@ impl Application {
             hr_sync_interval: settings.hr.source.as_ref().and(settings.hr.sync_interval),
             started: Instant::now(),
             documents: Arc::default(),
+            seat_price: settings.seat_price.clone(),
         };
         let router = http::router(state, &settings.cors_origins);
         let listener = TcpListener::bind(listen)
@@ -123,6 +131,8 @@ impl Application {
             hr,
             hr_schedule,
             relay,
+            alerts,
+            events,
         })
     }
 
@@ -161,6 +171,7 @@ impl Application {
         if let Some((url, db, events)) = self.relay {
             tokio::spawn(relay_postgres(url, db, events, shutdown.clone()));
         }
+        let delivery = tokio::spawn(self.alerts.run(self.events, shutdown.clone()));
         let stop = shutdown.clone();
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(async move { stop.cancelled().await })
@@ -169,6 +180,7 @@ impl Application {
         for task in schedulers {
             let _ = task.await;
         }
+        let _ = delivery.await;
         Ok(())
     }
 }

@@ -8,13 +8,13 @@ use clap::{Parser, Subcommand};
 use sea_orm::DatabaseConnection;
 
 use crate::config::{ConfigError, Settings};
-use crate::domain::{SyncOutcome, Trigger};
+use crate::domain::{DeliveryStatus, SyncOutcome, Trigger};
 use crate::events::EventBus;
 use crate::export::{ExportFormat, ExportKind};
 use crate::hr::{self, ImportError, ImportOptions};
 use crate::reconcile::overrides;
 use crate::sync::{Job, Runner, SyncRequest};
-use crate::{app, demo, export, graphql, store};
+use crate::{alerts, app, demo, export, graphql, seats, store};
 
 /// Exit statuses: 0 success, 1 failure, 3 refused by a guard, 78 configuration error (sysexits' EX_CONFIG).
 /// clap itself exits 2 on a usage error.
@@ -110,13 +110,18 @@ pub enum Command {
     Unlink { agent_id: i64 },
     /// Mark a service, test or supervisor seat that must never be linked or reported.
     Ignore { agent_id: i64 },
-    /// Export agents, employees or the unmatched lists to stdout.
+    /// Export agents, employees, the unmatched lists or the seat report to stdout.
     Export {
         #[arg(value_enum)]
         kind: ExportKind,
         #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
         format: ExportFormat,
+        /// seat-report: the window of the idle list, in days.
+        #[arg(long, default_value_t = seats::DEFAULT_IDLE_DAYS)]
+        idle_days: i32,
     },
+    /// Send a test alert to every webhook of BRIDGE_ALERT_WEBHOOKS now, and say what each answered.
+    AlertTest,
 }
 
 impl Cli {
@@ -205,13 +210,29 @@ impl Cli {
                 })
                 .await
             }
-            Command::Export { kind, format } => {
+            Command::AlertTest => alert_test(&settings).await,
+            Command::Export {
+                kind,
+                format,
+                idle_days,
+            } => {
+                let lists = match seats::Lists::new(idle_days, chrono::Utc::now()) {
+                    Ok(lists) => lists,
+                    Err(reason) => return fail(format!("export failed: {}", reason.replace("`idleDays`", "--idle-days"))),
+                };
                 let db = match store::connect_and_migrate(&settings.database_url).await {
                     Ok(db) => db,
                     Err(err) => return fail(format!("cannot open the database: {err}")),
                 };
                 let mut stdout = std::io::stdout().lock();
-                match export::export(&db, kind, format, &mut stdout).await {
+                let written = match kind {
+                    ExportKind::SeatReport => {
+                        export::seat_report(&db, &lists, settings.seat_price.as_ref(), format, &mut stdout)
+                            .await
+                    }
+                    _ => export::export(&db, kind, format, &mut stdout).await,
+                };
+                match written {
                     Ok(count) => {
                         tracing::info!(rows = count, "export written");
                         ExitStatus::Success
@@ -248,6 +269,59 @@ async fn serve(settings: Settings, listen: Option<std::net::SocketAddr>) -> Exit
     match application.run(shutdown).await {
         Ok(()) => ExitStatus::Success,
         Err(err) => fail(format!("serve failed: {err:#}")),
+    }
+}
+
+/// `alert-test`: raises a test alert and posts it to every webhook once, printing one line per webhook.
+async fn alert_test(settings: &Settings) -> ExitStatus {
+    if settings.alerts.webhooks.is_empty() {
+        return config_error(ConfigError::Missing {
+            name: "BRIDGE_ALERT_WEBHOOKS",
+            needed_for: "alert-test",
+        });
+    }
+    let db = match store::connect_and_migrate(&settings.database_url).await {
+        Ok(db) => db,
+        Err(err) => return fail(format!("alert-test failed: cannot open the database: {err}")),
+    };
+    let deliverer = match alerts::Deliverer::new(db, settings.alerts.clone()) {
+        Ok(deliverer) => deliverer,
+        Err(err) => return fail(format!("alert-test failed: {err}")),
+    };
+    let event = match deliverer.raise_test("alert-test").await {
+        Ok(event) => event,
+        Err(err) => return fail(format!("alert-test failed: cannot write the alert: {err}")),
+    };
+    let outcomes = match deliverer.deliver_due(Some(event.id)).await {
+        Ok(outcomes) => outcomes,
+        Err(err) => return fail(format!("alert-test failed: {err}")),
+    };
+    let mut failed = 0;
+    for outcome in &outcomes {
+        let answer = outcome
+            .status_code
+            .map_or(String::new(), |code| format!(" (HTTP {code})"));
+        match outcome.status {
+            DeliveryStatus::Delivered => println!("delivered to {}{answer}", outcome.target),
+            status => {
+                failed += 1;
+                let next = match status {
+                    DeliveryStatus::Pending => "; `serve` will retry it",
+                    _ => "",
+                };
+                println!(
+                    "not delivered to {}: {}{next}",
+                    outcome.target,
+                    outcome.error.as_deref().unwrap_or("no answer")
+                );
+            }
+        }
+    }
+    println!("alert-test: event {} sent to {} webhook(s), {failed} not delivered", event.event_id, outcomes.len());
+    if failed > 0 {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Success
     }
 }
 

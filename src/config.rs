@@ -11,7 +11,9 @@ use chrono::NaiveTime;
 use chrono_tz::Tz;
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::alerts::AlertSettings;
 use crate::caresoft::ClientConfig;
+use crate::seats::Money;
 use crate::hr::source::{DatabaseSource, HrSource, SettingError};
 
 /// Where `DATABASE_URL` points when it is not set: an embedded SQLite file beside the process.
@@ -255,6 +257,10 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     pub log_format: LogFormat,
     pub introspection: bool,
+    /// Where alerts go (`BRIDGE_ALERT_*`).
+    pub alerts: AlertSettings,
+    /// The monthly price of one seat (`BRIDGE_SEAT_PRICE`), for the seat report's costs.
+    pub seat_price: Option<Money>,
 }
 
 impl Settings {
@@ -369,6 +375,16 @@ impl Settings {
             Some(value) => parse_bool("BRIDGE_INTROSPECTION", value)?,
         };
 
+        let alerts = AlertSettings::from_lookup(&get)?;
+        let seat_price = match get("BRIDGE_SEAT_PRICE") {
+            None => None,
+            Some(value) => Some(Money::parse(&value).map_err(|reason| ConfigError::Invalid {
+                name: "BRIDGE_SEAT_PRICE",
+                value,
+                reason,
+            })?),
+        };
+
         Ok(Self {
             database_url: get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
             caresoft: CareSoftSettings {
@@ -397,6 +413,8 @@ impl Settings {
                 .unwrap_or_default(),
             log_format,
             introspection,
+            alerts,
+            seat_price,
         })
     }
 
@@ -429,7 +447,7 @@ fn check_url(name: &'static str, value: &str) -> Result<(), ConfigError> {
 }
 
 /// `0` means off; otherwise a humantime duration such as `24h`, `1m`, `90s`.
-fn parse_duration(name: &'static str, value: &str) -> Result<Option<Duration>, ConfigError> {
+pub(crate) fn parse_duration(name: &'static str, value: &str) -> Result<Option<Duration>, ConfigError> {
     if value == "0" {
         return Ok(None);
     }

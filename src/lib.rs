@@ -2,6 +2,7 @@
 //! the HR employee table, and serves it all over GraphQL.
 //!
 //! Module map:
+//! - [`alerts`]: what a run found, told to webhooks: the outbox, delivery, message shapes.
 //! - [`app`]: the running service (HTTP server, scheduler) wired together.
 //! - [`http`]: the axum router, GraphQL over HTTP, the IDE, health probes.
 //! - [`config`]: typed settings from the environment, validated at start-up.
@@ -11,6 +12,7 @@
 //! - [`hr`]: employee CSV parsing and import.
 //! - [`metrics`]: Prometheus metrics.
 //! - [`export`]: CSV/JSON exports for spreadsheets and reporting tools.
+//! - [`seats`]: the seat report: its lists, counts, costs and reasons.
 //! - [`store`]: the storage layer: every SQL statement and every rule about stored data, by name; the
 //!   connections and the write lock.
 //! - [`graphql`]: the GraphQL schema (types, roots, loaders, auth).
@@ -20,6 +22,7 @@
 //! - [`cli`]: the commands behind the binary.
 //! - [`telemetry`]: logging set-up.
 
+pub mod alerts;
 pub mod app;
 pub mod caresoft;
 pub mod cli;
@@ -34,6 +37,7 @@ pub mod hr;
 pub mod http;
 pub mod metrics;
 pub mod reconcile;
+pub mod seats;
 pub mod store;
 pub mod sync;
 pub mod telemetry;

@@ -54,6 +54,15 @@ fn describe() {
         "When the latest successful run of each source (caresoft, hr) finished, in Unix seconds."
     );
     metrics::describe_counter!(
+        "caresoft_bridge_alert_deliveries_total",
+        "Attempts to post an alert to a webhook, by outcome (delivered, retried, failed)."
+    );
+    metrics::describe_histogram!(
+        "caresoft_bridge_alert_delivery_delay_seconds",
+        metrics::Unit::Seconds,
+        "From an alert's event (a run's end) to its delivery."
+    );
+    metrics::describe_counter!(
         "caresoft_bridge_caresoft_requests_total",
         "CareSoft API request attempts, by outcome."
     );

@@ -219,6 +219,9 @@ impl Floor {
             events: EventBus::new(),
             max_removal: MaxRemoval::default(),
             introspection: false,
+            alerts: caresoft_bridge::alerts::Deliverer::new(recorded.clone(), Default::default())
+                .expect("an HTTP client"),
+            seat_price: None,
         });
 
         let mut plans = Vec::new();

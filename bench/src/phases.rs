@@ -412,7 +412,7 @@ async fn phases(
     let (counts, sample) = timed(log, async {
         // In one transaction, as sync and import run it.
         let txn = db.begin().await?;
-        let counts = recompute(&txn, LinkCause::Sync, Utc::now()).await?;
+        let counts = recompute(&txn, LinkCause::Sync, Utc::now()).await?.counts;
         txn.commit().await?;
         Ok(counts)
     })

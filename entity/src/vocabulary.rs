@@ -175,6 +175,18 @@ stored_enum! {
     }
 }
 
+stored_enum! {
+    /// Where the delivery of an alert to one webhook stands.
+    DeliveryStatus {
+        /// Not delivered yet: waiting for its first attempt or for a retry.
+        Pending => "PENDING",
+        /// The webhook answered 2xx.
+        Delivered => "DELIVERED",
+        /// Given up: the webhook refused it (4xx other than 408 and 429) or every attempt failed.
+        Failed => "FAILED",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,6 +17,7 @@ mod m20261202_000004_add_search_text;
 mod m20261202_000005_add_foreign_keys;
 mod m20261202_000006_add_employee_given_name;
 mod m20261202_000007_create_write_version;
+mod m20261202_000008_create_alerts;
 
 /// All migrations, oldest first.
 #[derive(Debug)]
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000005_add_foreign_keys::Migration),
             Box::new(m20261202_000006_add_employee_given_name::Migration),
             Box::new(m20261202_000007_create_write_version::Migration),
+            Box::new(m20261202_000008_create_alerts::Migration),
         ]
     }
 }

@@ -8,10 +8,11 @@ use entity::employee;
 use sea_orm::DatabaseConnection;
 
 use super::errors::{ApiError, OrInternal};
-use super::loaders::{Loaders, asks_for_links, prefetch_agents};
+use super::loaders::{Loaders, SeatsKey, asks_for_links, load_one, prefetch_agents};
 use super::memoised::memoised;
 use super::pagination::{Cursor, page_size};
 use super::types::{Agent, AgentOrderBy, Channel, ChannelStatus, Employee};
+use crate::seats::{ListName, Lists};
 use crate::store::pages::{
     self, AgentFilter, AgentOrder, ChannelStatusFilter, EmployeeFilter, PageRead,
 };
@@ -77,6 +78,8 @@ pub struct AgentConnection {
     list: String,
     has_next: bool,
     filter: AgentFilter,
+    /// The seat report's list this page is of: its edges say why each seat is listed.
+    seat_list: Option<(ListName, Lists)>,
 }
 
 impl std::fmt::Debug for AgentConnection {
@@ -93,6 +96,7 @@ impl std::fmt::Debug for AgentConnection {
 pub struct AgentEdge<'a> {
     cursor: String,
     node: &'a Agent,
+    seat_list: Option<(ListName, Lists)>,
 }
 
 /// An agent and its cursor.
@@ -103,6 +107,22 @@ impl AgentEdge<'_> {
     }
     async fn node(&self) -> &Agent {
         self.node
+    }
+    /// Why the seat is in this list of the seat report (null in other lists).
+    async fn reason(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        let Some((list, lists)) = self.seat_list else {
+            return Ok(None);
+        };
+        let employee = self.node.read_employee();
+        let seats = match (list, employee) {
+            (ListName::Duplicate, Some(employee)) => load_one(ctx, SeatsKey(employee.id))
+                .await
+                .or_internal()?
+                .map(|seats| seats.len()),
+            _ => None,
+        };
+        let named = employee.map(|e| (e.employee_code.as_str(), e.full_name.as_deref()));
+        Ok(Some(lists.reason(list, named, seats)))
     }
 }
 
@@ -150,6 +170,7 @@ impl AgentConnection {
             .map(|agent| AgentEdge {
                 cursor: self.cursor(agent),
                 node: agent,
+                seat_list: self.seat_list,
             })
             .collect())
     }
@@ -174,8 +195,47 @@ pub async fn agents(
     first: Option<i32>,
     after: Option<&str>,
 ) -> async_graphql::Result<AgentConnection> {
+    agents_of(ctx, name, filter, order, (first, after), None).await
+}
+
+/// Loads one page of a list of the seat report: its edges carry the reason, and a list whose reason
+/// names the employee reads the employees with the page.
+pub async fn seat_list(
+    ctx: &Context<'_>,
+    list: ListName,
+    lists: Lists,
+    first: Option<i32>,
+    after: Option<&str>,
+) -> async_graphql::Result<AgentConnection> {
+    let name = format!("seatReport.{}", list.as_str());
+    agents_of(
+        ctx,
+        &name,
+        list.filter(&lists),
+        AgentOrderBy::IdAsc,
+        (first, after),
+        Some((list, lists)),
+    )
+    .await
+}
+
+async fn agents_of(
+    ctx: &Context<'_>,
+    name: &str,
+    filter: AgentFilter,
+    order: AgentOrderBy,
+    (first, after): (Option<i32>, Option<&str>),
+    seat_list: Option<(ListName, Lists)>,
+) -> async_graphql::Result<AgentConnection> {
     let db = ctx.data_unchecked::<DatabaseConnection>();
-    let asks = PageAsks::of(ctx.look_ahead());
+    let mut asks = PageAsks::of(ctx.look_ahead());
+    if let Some((list, _)) = seat_list
+        && list.names_employee()
+        && ctx.look_ahead().field("edges").field("reason").exists()
+    {
+        asks.read.links = true;
+        asks.read.employees = true;
+    }
     let limit = page_size(first)?;
     let order = AgentOrder::from(order);
     let list = format!("{name}:{order:?}");
@@ -215,6 +275,7 @@ pub async fn agents(
         list,
         has_next,
         filter,
+        seat_list,
     })
 }
 

@@ -6,8 +6,10 @@
 //! - [`loaders`]: DataLoaders, one per relation.
 //! - [`memoised`]: answers kept until the next write.
 //! - [`auth`], [`errors`], [`pagination`]: roles, error codes, cursors.
+//! - [`seats`], [`alerts`]: the seat report and the delivery log of alerts.
 //! - [`ws`]: queries, mutations and subscriptions over the WebSocket endpoint.
 
+pub mod alerts;
 pub mod auth;
 pub mod errors;
 pub mod lists;
@@ -16,6 +18,7 @@ pub mod memoised;
 pub mod mutation;
 pub mod pagination;
 pub mod query;
+pub mod seats;
 pub mod subscription;
 pub mod types;
 pub mod ws;
@@ -25,7 +28,9 @@ use std::sync::Arc;
 use async_graphql::Schema;
 use sea_orm::DatabaseConnection;
 
+use crate::alerts::Deliverer;
 use crate::config::MaxRemoval;
+use crate::seats::Money;
 use crate::events::EventBus;
 use crate::hr::HrPuller;
 use crate::sync::Syncer;
@@ -38,6 +43,10 @@ pub const MAX_DEPTH: usize = 16;
 /// Complexity limit: a 500-row page of agents with a dozen fields fits; list fields multiply by `first`.
 pub const MAX_COMPLEXITY: usize = 10_000;
 
+/// The monthly price of one seat, as schema data.
+#[derive(Debug, Clone)]
+pub struct SeatPrice(pub Option<Money>);
+
 /// What the schema needs from the application.
 #[derive(Debug, Clone)]
 pub struct ApiDeps {
@@ -47,6 +56,10 @@ pub struct ApiDeps {
     pub events: EventBus,
     pub max_removal: MaxRemoval,
     pub introspection: bool,
+    /// Raises test alerts and plans their deliveries.
+    pub alerts: Deliverer,
+    /// The monthly price of one seat, for the seat report.
+    pub seat_price: Option<Money>,
 }
 
 /// Builds the schema with its limits and shared data.
@@ -59,6 +72,8 @@ pub fn build_schema(deps: ApiDeps) -> AppSchema {
         .data(deps.hr)
         .data(deps.events)
         .data(deps.max_removal)
+        .data(deps.alerts)
+        .data(SeatPrice(deps.seat_price))
         .data(crate::store::memo::Memo::default());
     if !deps.introspection {
         builder = builder.disable_introspection();

@@ -6,10 +6,12 @@ use std::sync::Arc;
 use async_graphql::{Context, ErrorExtensions, ID, InputObject, Object, SimpleObject};
 use sea_orm::DatabaseConnection;
 
+use super::alerts::{self, AlertEvent};
 use super::auth::AdminOnly;
 use super::errors::{ApiError, OrInternal};
 use super::query::parse_id;
 use super::types::{Agent, EmployeeStatus, SyncRun, agent_by_id};
+use crate::alerts::Deliverer;
 use crate::config::MaxRemoval;
 use crate::domain::{self, Trigger};
 use crate::hr::HrPuller;
@@ -116,6 +118,16 @@ async fn reload(ctx: &Context<'_>, agent_id: i64) -> async_graphql::Result<Agent
 impl Mutation {
     /// Runs a sync of CareSoft's agents now and returns its run (waits if a run is already going on).
     /// `allowMassRemoval` applies a sync that would remove more than `BRIDGE_MAX_REMOVAL` of the agents.
+    /// Sends a test alert to every configured webhook (admin); the event, its deliveries PENDING until the
+    /// delivery worker of `serve` posts them (see `alerts`).
+    #[graphql(guard = "AdminOnly")]
+    async fn test_alert(&self, ctx: &Context<'_>) -> async_graphql::Result<AlertEvent> {
+        let deliverer = ctx.data_unchecked::<Deliverer>();
+        let event = deliverer.raise_test("testAlert").await.or_internal()?;
+        let db = ctx.data_unchecked::<DatabaseConnection>();
+        alerts::one(db, event).await.or_internal().map_err(Into::into)
+    }
+
     #[graphql(guard = "AdminOnly")]
     async fn sync_now(
         &self,

@@ -7,7 +7,11 @@ use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 
+use super::alerts::{self, AlertEventConnection};
+use super::auth::AdminOnly;
 use super::errors::{ApiError, OrInternal};
+use super::SeatPrice;
+use super::seats::SeatReport;
 use super::lists::{self, AgentConnection, ChannelStatusInput, EmployeeConnection};
 use super::memoised::memoised;
 use super::types::{
@@ -17,6 +21,7 @@ use super::types::{
 use crate::domain;
 use crate::hr::HrPuller;
 use crate::reconcile::overrides;
+use crate::seats::Lists;
 use crate::store::{self, AgentFilter, EmployeeFilter};
 use crate::sync::Syncer;
 
@@ -122,6 +127,7 @@ impl Query {
             employee_status: employee_status.map(Into::into),
             search,
             include_removed: include_removed.unwrap_or(false),
+            seat_lists: Vec::new(),
         };
         let order = order_by.unwrap_or(AgentOrderBy::IdAsc);
         lists::agents(ctx, "agents", filter, order, first, after.as_deref()).await
@@ -290,6 +296,31 @@ impl Query {
             age_seconds: caresoft.age_seconds,
             sources: vec![caresoft, hr],
         })
+    }
+
+    /// What the seats are, which could be reclaimed and what they cost a month: current, matched, departed
+    /// staff's, orphan, duplicate and idle seats (LOGOUT on every channel for the whole last `idleDays`).
+    async fn seat_report(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 30)] idle_days: i32,
+    ) -> async_graphql::Result<SeatReport> {
+        let lists = Lists::new(idle_days, Utc::now()).map_err(ApiError::bad_input)?;
+        Ok(SeatReport {
+            lists,
+            price: ctx.data_unchecked::<SeatPrice>().0.clone(),
+        })
+    }
+
+    /// The delivery log of alerts, newest first (admin): each event with its deliveries and attempts.
+    #[graphql(guard = "AdminOnly")]
+    async fn alerts(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<AlertEventConnection> {
+        alerts::page(ctx, first, after.as_deref()).await
     }
 
     /// Manual links whose employee left HR: reported here instead of silently dropped.

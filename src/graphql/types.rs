@@ -37,6 +37,7 @@ macro_rules! api_enum {
         }
     };
 }
+pub(crate) use api_enum;
 
 api_enum! {
     /// A CareSoft channel.
@@ -158,6 +159,14 @@ impl Agent {
     /// The stored row.
     pub fn row(&self) -> &agent::Model {
         &self.row
+    }
+
+    /// The agent's employee, when it was read with the agent.
+    pub fn read_employee(&self) -> Option<&employee::Model> {
+        match &self.employee {
+            Relation::Read(Some(employee)) => Some(&employee.0),
+            _ => None,
+        }
     }
 
     /// The employee id of the agent's link, when the link was read with the agent and the employee was not;

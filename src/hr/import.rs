@@ -11,7 +11,8 @@ use sea_orm::{ActiveValue::NotSet, ActiveValue::Set, DatabaseConnection, DbErr};
 
 use super::csv_parse::{EmployeeRow, RowError};
 use crate::config::MaxRemoval;
-use crate::domain::LinkCause;
+use crate::alerts;
+use crate::domain::{EmployeeStatus, LinkCause};
 use crate::fingerprint::Fingerprint;
 use crate::reconcile::keys::{email_key, phone_key};
 use crate::reconcile::recompute;
@@ -231,7 +232,7 @@ pub async fn import_rows(
     }
     // Links are recomputed from agents' keys below: no sync or override may change them meanwhile.
     let txn = store::begin_write(db).await?;
-    let mut report = apply_rows(&txn, &rows, options, LinkCause::Import, Utc::now()).await?;
+    let mut report = apply_rows(&txn, &rows, options, LinkCause::Import, None, Utc::now()).await?;
     report.skipped = invalid;
     if options.dry_run {
         txn.rollback().await?;
@@ -242,13 +243,15 @@ pub async fn import_rows(
 }
 
 /// Plans valid rows against the stored employees and, unless a dry run, writes them and recomputes the
-/// links (recorded with `cause`) in `txn`, which the caller commits, or rolls back for a dry run. The
-/// import and the pulls of the HR source share it, so both follow one set of rules.
+/// links (recorded with `cause`) in `txn`, which the caller commits, or rolls back for a dry run, and
+/// raises the alerts of what changed (of run `run_id`, for a pull). The import and the pulls of the HR
+/// source share it, so both follow one set of rules.
 pub async fn apply_rows(
     txn: &WriteTxn,
     rows: &[EmployeeRow],
     options: ImportOptions,
     cause: LinkCause,
+    run_id: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<ImportReport, ApplyError> {
     let stored = store::employees::presence(&**txn).await?;
@@ -326,6 +329,18 @@ pub async fn apply_rows(
         return Ok(report);
     }
 
+    // Who this write makes TERMINATED: their seats are news for the admins.
+    let changed: Vec<i64> = updates
+        .iter()
+        .filter(|(row, _, counted)| *counted && row.status == EmployeeStatus::Terminated)
+        .map(|(_, old, _)| old.id)
+        .collect();
+    let before = store::employees::statuses(&**txn, &changed).await?;
+    let terminated: Vec<i64> = changed
+        .into_iter()
+        .filter(|id| before.get(id) != Some(&EmployeeStatus::Terminated))
+        .collect();
+
     let writes = store::employees::EmployeeWrites {
         inserts: inserts
             .iter()
@@ -339,7 +354,13 @@ pub async fn apply_rows(
     };
     store::employees::write(&**txn, writes, now).await?;
     if report.added + report.updated + report.removed > 0 {
-        recompute(&**txn, cause, now).await?;
+        let recomputed = recompute(&**txn, cause, now).await?;
+        let changes = alerts::findings::Changes {
+            links: &recomputed.changes,
+            terminated: &terminated,
+            run_id,
+        };
+        alerts::findings::raise_for_changes(&**txn, changes, now).await?;
     }
     Ok(report)
 }

@@ -1,8 +1,10 @@
-//! The axum router: `/graphql` (GraphQL over HTTP), `/graphql/ws` (subscriptions), the IDEs, health and
+//! The axum router: `/graphql` (GraphQL over HTTP), `/graphql/ws` (subscriptions), the IDEs, the `/seats`
+//! page, health and
 //! readiness probes, Prometheus metrics; CORS, request tracing with latency, and the body limit around them.
 
 pub mod graphql_http;
 pub mod ide;
+pub mod seats;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -55,6 +57,8 @@ pub struct HttpState {
     pub started: Instant,
     /// Parsed GraphQL documents, shared by all requests.
     pub documents: Arc<graphql_http::DocumentCache>,
+    /// The monthly price of one seat, for the seat report's download.
+    pub seat_price: Option<crate::seats::Money>,
 }
 
 impl std::fmt::Debug for HttpState {
@@ -81,6 +85,10 @@ pub fn router(state: HttpState, cors_origins: &[String]) -> Router {
         .route("/ide/playground/middleware.js", get(ide::playground_js))
         .route("/ide/playground/index.css", get(ide::playground_css))
         .route("/ide/playground/favicon.png", get(ide::playground_favicon))
+        .route("/seats", get(seats::page))
+        .route("/seats/seats.js", get(seats::script))
+        .route("/seats/seats.css", get(seats::style))
+        .route("/seats/seat-report.csv", get(seats::download))
         .route("/graphql", any(graphql))
         .route("/graphql/ws", get(graphql_ws))
         .route("/healthz", get(healthz))

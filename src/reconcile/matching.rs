@@ -167,6 +167,22 @@ pub struct RecomputeCounts {
     pub dangling_overrides: usize,
 }
 
+/// One link a recompute rewrote: what the alerts of a run are computed from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkChange {
+    pub agent_id: i64,
+    /// The status before; `None` for an agent that had no link row (seen for the first time).
+    pub old_status: Option<MatchStatus>,
+    pub new: Link,
+}
+
+/// What a recompute did: its counts and the links it rewrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recomputed {
+    pub counts: RecomputeCounts,
+    pub changes: Vec<LinkChange>,
+}
+
 fn stored_link(row: &agent_link::Model) -> Link {
     Link {
         status: row.status,
@@ -181,7 +197,7 @@ pub async fn recompute<C: ConnectionTrait>(
     db: &C,
     cause: LinkCause,
     now: DateTime<Utc>,
-) -> Result<RecomputeCounts, DbErr> {
+) -> Result<Recomputed, DbErr> {
     let agents = store::agents::current_keys(db).await?;
     let employees = store::employees::live_keys(db).await?;
 
@@ -234,6 +250,7 @@ pub async fn recompute<C: ConnectionTrait>(
     }
 
     let mut changed_links = Vec::new();
+    let mut changes = Vec::new();
     let mut history = Vec::new();
     let mut candidate_agents = Vec::new();
     let mut new_candidates = Vec::new();
@@ -265,6 +282,11 @@ pub async fn recompute<C: ConnectionTrait>(
                 employee_id: Set(decision.link.employee_id),
                 updated_at: Set(now),
             });
+            changes.push(LinkChange {
+                agent_id: *agent_id,
+                old_status: old.map(|l| l.status),
+                new: decision.link.clone(),
+            });
         }
         let empty = BTreeSet::new();
         if existing_candidates.get(agent_id).unwrap_or(&empty) != &decision.candidates {
@@ -295,7 +317,7 @@ pub async fn recompute<C: ConnectionTrait>(
         links_changed = counts.links_changed,
         "links recomputed"
     );
-    Ok(counts)
+    Ok(Recomputed { counts, changes })
 }
 
 #[cfg(test)]

@@ -10,4 +10,4 @@ pub mod matching;
 pub mod overrides;
 pub mod suggestions;
 
-pub use matching::{RecomputeCounts, recompute};
+pub use matching::{LinkChange, RecomputeCounts, Recomputed, recompute};

@@ -221,3 +221,15 @@ pub async fn write(
     }
     Ok(())
 }
+
+/// The HR status of each of `ids`.
+pub async fn statuses(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<HashMap<i64, crate::domain::EmployeeStatus>, DbErr> {
+    Ok(by_ids(db, ids)
+        .await?
+        .into_iter()
+        .map(|e| (e.id, e.status))
+        .collect())
+}

@@ -31,8 +31,9 @@ static SQLITE_WRITER: LazyLock<Arc<Mutex<()>>> = LazyLock::new(|| Arc::new(Mutex
 pub struct WriteTxn {
     txn: DatabaseTransaction,
     _sqlite: Option<OwnedMutexGuard<()>>,
-    /// A savepoint of another `WriteTxn`, whose commit is not the write's.
-    savepoint: bool,
+    /// Whether its commit counts as a write of the mirror (`write_version`): not for a savepoint, whose
+    /// enclosing transaction's commit is the write, nor for bookkeeping.
+    counted: bool,
 }
 
 impl Deref for WriteTxn {
@@ -46,7 +47,7 @@ impl WriteTxn {
     /// Counts the write (`write_version`, which tells memoised answers they are stale), commits, then
     /// releases the lock.
     pub async fn commit(self) -> Result<(), DbErr> {
-        if !self.savepoint {
+        if self.counted {
             super::memo::bump(&self.txn).await?;
         }
         self.txn.commit().await
@@ -64,9 +65,26 @@ impl WriteTxn {
         Ok(WriteTxn {
             txn: self.txn.begin().await?,
             _sqlite: None,
-            savepoint: true,
+            counted: false,
         })
     }
+}
+
+/// Begins a short transaction of bookkeeping that changes nothing the mirror's readers see (the alert
+/// outbox's plans and deliveries). On SQLite it is ordered with the writers like any write (the file has
+/// one writer at a time); on PostgreSQL it takes no advisory lock, row locks order it; its commit is not
+/// counted in `write_version`, so memoised counts stay valid.
+pub async fn begin_bookkeeping(db: &DatabaseConnection) -> Result<WriteTxn, DbErr> {
+    if db.get_database_backend() != DatabaseBackend::Postgres {
+        let mut txn = begin_write(db).await?;
+        txn.counted = false;
+        return Ok(txn);
+    }
+    Ok(WriteTxn {
+        txn: db.begin().await?,
+        _sqlite: None,
+        counted: false,
+    })
 }
 
 /// Begins a transaction and takes the write lock for it, waiting for any other writer to finish.
@@ -105,7 +123,7 @@ async fn acquire(db: &DatabaseConnection, wait: bool) -> Result<Option<WriteTxn>
             Ok(txn) => Ok(Some(WriteTxn {
                 txn,
                 _sqlite: Some(guard),
-                savepoint: false,
+                counted: true,
             })),
             Err(err) if !wait && is_busy(&err) => Ok(None),
             Err(err) => Err(err),
@@ -116,7 +134,7 @@ async fn acquire(db: &DatabaseConnection, wait: bool) -> Result<Option<WriteTxn>
         return Ok(Some(WriteTxn {
             txn,
             _sqlite: None,
-            savepoint: false,
+            counted: true,
         }));
     }
     if !wait {
@@ -135,7 +153,7 @@ async fn acquire(db: &DatabaseConnection, wait: bool) -> Result<Option<WriteTxn>
     Ok(Some(WriteTxn {
         txn,
         _sqlite: None,
-        savepoint: false,
+        counted: true,
     }))
 }
 

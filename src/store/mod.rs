@@ -23,6 +23,7 @@
 //! (pools, migrations, engine limits) and [`lock`] (the write lock, beside the connection).
 
 pub mod agents;
+pub mod alerts;
 pub mod connection;
 pub mod employees;
 pub mod history;
@@ -33,5 +34,5 @@ pub mod pages;
 pub mod runs;
 
 pub use connection::{connect, connect_and_migrate, ping};
-pub use lock::{WriteTxn, begin_write, try_begin_write};
+pub use lock::{WriteTxn, begin_bookkeeping, begin_write, try_begin_write};
 pub use pages::{AgentFilter, AgentOrder, EmployeeFilter};

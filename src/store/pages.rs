@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, Utc};
 use entity::search::fold;
-use entity::{agent, agent_link, employee};
+use entity::{agent, agent_link, employee, status_event};
 use sea_orm::sea_query::{
     Alias, Asterisk, Cond, Expr, ExprTrait, Func, IntoCondition, JoinType, LikeExpr, Order, Query,
     SelectStatement, SimpleExpr,
@@ -53,9 +53,80 @@ pub struct AgentFilter {
     pub employee_status: Option<EmployeeStatus>,
     pub search: Option<String>,
     pub include_removed: bool,
+    /// Only agents in any of these lists of the seat report.
+    pub seat_lists: Vec<SeatList>,
+}
+
+/// The lists of the seat report (DESIGN.md part 2, "Seat report"), each a rule on current agents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeatList {
+    /// "Seats of departed staff": MATCHED to an employee HR lists as TERMINATED.
+    DepartedStaff,
+    /// "Orphan seats": UNMATCHED.
+    Orphan,
+    /// "Duplicate seats": MATCHED to an employee who holds more than one current seat.
+    Duplicate,
+    /// "Idle seats": LOGOUT on every channel since `since` (mirrored since then at least, with no status
+    /// change after it); IGNORED seats are not listed.
+    Idle { since: DateTime<Utc> },
+}
+
+impl SeatList {
+    /// The condition on `a` (agents), `l` (their links) and `e` (the links' employees).
+    fn condition(self) -> Cond {
+        let matched = || Expr::col((l(), agent_link::Column::Status)).eq(MatchStatus::Matched.as_str());
+        match self {
+            SeatList::DepartedStaff => Cond::all()
+                .add(matched())
+                .add(Expr::col((e(), employee::Column::Status)).eq(EmployeeStatus::Terminated.as_str())),
+            SeatList::Orphan => match_status(l())
+                .eq(MatchStatus::Unmatched.as_str())
+                .into_condition(),
+            SeatList::Duplicate => {
+                let seated = Alias::new("seated");
+                let mut several = Query::select();
+                several
+                    .column((seated.clone(), agent_link::Column::EmployeeId))
+                    .from_subquery(seated_employee_ids(), seated.clone())
+                    .group_by_col((seated, agent_link::Column::EmployeeId))
+                    .and_having(Expr::col(Asterisk).count().gt(1));
+                Cond::all().add(matched()).add(
+                    Expr::col((l(), agent_link::Column::EmployeeId)).in_subquery(several),
+                )
+            }
+            SeatList::Idle { since } => {
+                let logout = ChannelStatus::Logout.as_str();
+                let s = Alias::new("se");
+                let mut changed = Query::select();
+                changed
+                    .expr(Expr::val(1))
+                    .from_as(status_event::Entity, s.clone())
+                    .and_where(
+                        Expr::col((s.clone(), status_event::Column::AgentId))
+                            .equals((a(), agent::Column::Id)),
+                    )
+                    .and_where(Expr::col((s, status_event::Column::ObservedAt)).gt(since));
+                Cond::all()
+                    .add(match_status(l()).ne(MatchStatus::Ignored.as_str()))
+                    .add(Expr::col((a(), agent::Column::CallStatus)).eq(logout))
+                    .add(Expr::col((a(), agent::Column::ChatStatus)).eq(logout))
+                    .add(Expr::col((a(), agent::Column::TicketStatus)).eq(logout))
+                    .add(Expr::col((a(), agent::Column::FirstSeenAt)).lte(since))
+                    .add(Expr::exists(changed).not())
+            }
+        }
+    }
 }
 
 impl AgentFilter {
+    /// One list of the seat report (or several, any of them: the reclaimable seats).
+    pub fn seats(lists: &[SeatList]) -> Self {
+        Self {
+            seat_lists: lists.to_vec(),
+            ..Self::default()
+        }
+    }
+
     /// "Unmatched agents": current agents that are UNMATCHED (seats that belong to nobody in HR).
     pub fn unmatched() -> Self {
         Self {
@@ -113,6 +184,13 @@ impl AgentFilter {
                 .add(Expr::col((l(), agent_link::Column::Status)).eq(MatchStatus::Matched.as_str()))
                 .add(Expr::col((e(), employee::Column::Status)).eq(status.as_str()));
         }
+        if !self.seat_lists.is_empty() {
+            cond = cond.add(
+                self.seat_lists
+                    .iter()
+                    .fold(Cond::any(), |any, list| any.add(list.condition())),
+            );
+        }
         if let Some(search) = self.search.as_deref().filter(|s| !s.trim().is_empty()) {
             let mut any = Cond::any().add(matches_search(
                 Expr::col((a(), agent::Column::SearchText)),
@@ -133,7 +211,8 @@ impl AgentFilter {
             l(),
             Expr::col((l(), agent_link::Column::AgentId)).equals((a(), agent::Column::Id)),
         );
-        if self.employee_status.is_some() {
+        let departed = self.seat_lists.contains(&SeatList::DepartedStaff);
+        if self.employee_status.is_some() || departed {
             select.join_as(
                 JoinType::LeftJoin,
                 employee::Entity,
@@ -292,6 +371,33 @@ pub async fn count_agents(db: &impl ConnectionTrait, filter: &AgentFilter) -> Re
     filter.from(&mut count);
     count.cond_where(filter.condition());
     count_of(db, &count).await
+}
+
+/// Rows matching `filter` per match status, every status listed (0 when none).
+pub async fn count_agents_by_match_status(
+    db: &impl ConnectionTrait,
+    filter: &AgentFilter,
+) -> Result<Vec<(MatchStatus, i64)>, DbErr> {
+    let status = Alias::new("match_status");
+    let mut count = Query::select();
+    count
+        .expr_as(match_status(l()), status.clone())
+        .expr(Expr::col(Asterisk).count());
+    filter.from(&mut count);
+    count.cond_where(filter.condition());
+    count.group_by_col(status);
+    let rows = db
+        .query_all_raw(db.get_database_backend().build(&count))
+        .await?;
+    let mut counts: Vec<(MatchStatus, i64)> = MatchStatus::ALL.iter().map(|s| (*s, 0)).collect();
+    for row in rows {
+        let text: String = row.try_get_by_index(0)?;
+        let n: i64 = row.try_get_by_index(1)?;
+        if let Some(slot) = counts.iter_mut().find(|(s, _)| s.as_str() == text) {
+            slot.1 += n;
+        }
+    }
+    Ok(counts)
 }
 
 async fn count_of(db: &impl ConnectionTrait, count: &SelectStatement) -> Result<i64, DbErr> {

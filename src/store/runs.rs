@@ -7,7 +7,7 @@ use entity::sync_run;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use crate::domain::{RunErrorCode, SyncOutcome, SyncSource, Trigger};
@@ -227,4 +227,68 @@ pub async fn by_id(
     run_id: i64,
 ) -> Result<Option<sync_run::Model>, DbErr> {
     sync_run::Entity::find_by_id(run_id).one(db).await
+}
+
+/// The latest run of `source` in `domain` before run `before` that ended (succeeded, failed, refused or
+/// was interrupted; dry runs and running ones are not endings of the mirror's state).
+pub async fn previous_end(
+    db: &impl ConnectionTrait,
+    source: SyncSource,
+    domain: &str,
+    before: i64,
+) -> Result<Option<sync_run::Model>, DbErr> {
+    sync_run::Entity::find()
+        .filter(sync_run::Column::Source.eq(source))
+        .filter(sync_run::Column::Domain.eq(domain))
+        .filter(sync_run::Column::Id.lt(before))
+        .filter(sync_run::Column::Outcome.is_in([
+            SyncOutcome::Succeeded,
+            SyncOutcome::Failed,
+            SyncOutcome::Refused,
+            SyncOutcome::Interrupted,
+        ]))
+        .order_by_desc(sync_run::Column::Id)
+        .one(db)
+        .await
+}
+
+/// How many runs of `source` in `domain` before run `before` failed or were refused since the latest
+/// success before it.
+pub async fn failures_before(
+    db: &impl ConnectionTrait,
+    source: SyncSource,
+    domain: &str,
+    before: i64,
+) -> Result<u64, DbErr> {
+    let since = sync_run::Entity::find()
+        .filter(sync_run::Column::Source.eq(source))
+        .filter(sync_run::Column::Domain.eq(domain))
+        .filter(sync_run::Column::Id.lt(before))
+        .filter(sync_run::Column::Outcome.eq(SyncOutcome::Succeeded))
+        .order_by_desc(sync_run::Column::Id)
+        .one(db)
+        .await?
+        .map_or(0, |run| run.id);
+    sync_run::Entity::find()
+        .filter(sync_run::Column::Source.eq(source))
+        .filter(sync_run::Column::Domain.eq(domain))
+        .filter(sync_run::Column::Id.gt(since))
+        .filter(sync_run::Column::Id.lt(before))
+        .filter(sync_run::Column::Outcome.is_in([SyncOutcome::Failed, SyncOutcome::Refused]))
+        .count(db)
+        .await
+}
+
+/// The earliest run of `source` in `domain`, if any ran.
+pub async fn first_run(
+    db: &impl ConnectionTrait,
+    source: SyncSource,
+    domain: &str,
+) -> Result<Option<sync_run::Model>, DbErr> {
+    sync_run::Entity::find()
+        .filter(sync_run::Column::Source.eq(source))
+        .filter(sync_run::Column::Domain.eq(domain))
+        .order_by_asc(sync_run::Column::Id)
+        .one(db)
+        .await
 }

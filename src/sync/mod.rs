@@ -24,7 +24,7 @@ use crate::caresoft::{AgentDirectory, CareSoftError};
 use crate::config::{ConfigError, MaxRemoval};
 use crate::domain::{LinkCause, SyncOutcome, SyncSource, Trigger};
 use crate::events::StatusChange;
-use crate::reconcile;
+use crate::{alerts, reconcile};
 use crate::store::{self, WriteTxn};
 pub use failure::{RunError, Surface, SyncFailure};
 pub use runner::{Finish, Job, Runner};
@@ -261,7 +261,13 @@ impl Job for CareSoftSync {
             .map_or(now, |last| last.started_at);
         apply::apply(&**txn, &plan, report.run_id, now, previous_seen).await?;
         if !plan.is_empty() {
-            reconcile::recompute(&**txn, LinkCause::Sync, now).await?;
+            let recomputed = reconcile::recompute(&**txn, LinkCause::Sync, now).await?;
+            let changes = alerts::findings::Changes {
+                links: &recomputed.changes,
+                terminated: &[],
+                run_id: Some(report.run_id),
+            };
+            alerts::findings::raise_for_changes(&**txn, changes, now).await?;
         }
         report.status_changes = plan
             .status_changes

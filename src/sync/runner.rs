@@ -12,6 +12,7 @@ use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr};
 use tokio::sync::Mutex;
 
 use super::{SourceError, SyncFailure, SyncReport, SyncRequest};
+use crate::alerts;
 use crate::domain::{SyncOutcome, SyncSource, Trigger};
 use crate::events::EventBus;
 use crate::store::{self, WriteTxn};
@@ -168,7 +169,7 @@ impl<J: Job> Runner<J> {
             Err(err) => {
                 if let Some((run_id, started_at)) = recorded {
                     let report = self
-                        .lock_failed(run_id, started_at, request.trigger, &err)
+                        .lock_failed(run_id, started_at, &request, &err)
                         .await;
                     return report.map(Some);
                 }
@@ -215,7 +216,7 @@ impl<J: Job> Runner<J> {
             report.outcome = failure.outcome();
             report.error = Some(failure.run_error());
             report.status_changes.clear();
-            store::runs::finish(&self.db, run_id, report.end(None)).await?;
+            self.finish_alone(&report, request.dry_run).await?;
         }
         report.duration = started.elapsed();
 
@@ -287,7 +288,8 @@ impl<J: Job> Runner<J> {
                 Err(failure)
             }
         };
-        report.ended_at = Some(Utc::now());
+        let ended_at = Utc::now();
+        report.ended_at = Some(ended_at);
         let digest = match ended {
             Ok((outcome, digest)) => {
                 report.outcome = outcome;
@@ -304,10 +306,43 @@ impl<J: Job> Runner<J> {
             }
         };
         let committed = async {
+            if !request.dry_run {
+                alerts::findings::raise_for_run(&*txn, report, self.job.domain(), ended_at).await?;
+            }
             store::runs::finish(&*txn, report.run_id, report.end(digest)).await?;
             txn.commit().await
         };
         committed.await.err()
+    }
+
+    /// Raises `mirror.stale` when this source has had no success for twice `interval` (the scheduler asks
+    /// at every tick).
+    pub async fn raise_if_stale(&self, interval: std::time::Duration) {
+        let raised = alerts::findings::raise_if_stale(
+            &self.db,
+            J::SOURCE,
+            self.job.domain(),
+            interval,
+            Utc::now(),
+        )
+        .await;
+        match raised {
+            Ok(true) => tracing::warn!(source = J::SOURCE.as_str(), "no successful run for twice the interval: mirror.stale raised"),
+            Ok(false) => {}
+            Err(err) => tracing::warn!(source = J::SOURCE.as_str(), error = %err, "cannot check whether the data is stale"),
+        }
+    }
+
+    /// Records a run's end outside its transaction (the transaction could not be committed, or never
+    /// began), with its alert.
+    async fn finish_alone(&self, report: &SyncReport, dry_run: bool) -> Result<(), DbErr> {
+        if !dry_run
+            && let Err(err) =
+                alerts::findings::raise_for_run(&self.db, report, self.job.domain(), Utc::now()).await
+        {
+            tracing::warn!(error = %err, "cannot raise the alert of a failed run");
+        }
+        store::runs::finish(&self.db, report.run_id, report.end(None)).await
     }
 
     /// Whether a run of this source succeeded at or after `since`.
@@ -335,16 +370,16 @@ impl<J: Job> Runner<J> {
         &self,
         run_id: i64,
         started_at: DateTime<Utc>,
-        trigger: Trigger,
+        request: &SyncRequest,
         err: &DbErr,
     ) -> Result<SyncReport, DbErr> {
         tracing::error!(error = %err, "a run could not take the write lock");
         let failure = SyncFailure::Database(err.clone());
-        let mut report = SyncReport::started(run_id, J::SOURCE, trigger, started_at);
+        let mut report = SyncReport::started(run_id, J::SOURCE, request.trigger, started_at);
         report.outcome = failure.outcome();
         report.ended_at = Some(Utc::now());
         report.error = Some(failure.run_error());
-        store::runs::finish(&self.db, run_id, report.end(None)).await?;
+        self.finish_alone(&report, request.dry_run).await?;
         report.duration = (Utc::now() - started_at).to_std().unwrap_or_default();
         Ok(report)
     }

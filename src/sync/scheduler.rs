@@ -121,6 +121,7 @@ pub async fn run<J: Job>(syncer: Arc<Runner<J>>, schedule: Schedule, shutdown: C
                 schedule.until_next(Utc::now(), last)
             }
         };
+        syncer.raise_if_stale(schedule.interval).await;
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
             _ = shutdown.cancelled() => break,

@@ -77,6 +77,9 @@ impl Api {
             events: EventBus::new(),
             max_removal: MaxRemoval::parse("20%").expect("share"),
             introspection: true,
+            alerts: caresoft_bridge::alerts::Deliverer::new(t.db.clone(), Default::default())
+                .expect("an HTTP client"),
+            seat_price: Some(caresoft_bridge::seats::Money::parse("350000 VND").expect("price")),
         });
         Api {
             schema,
@@ -617,6 +620,9 @@ async fn counting(t: &TestDb, query: &str) -> (usize, Value) {
         events: EventBus::new(),
         max_removal: MaxRemoval::default(),
         introspection: true,
+        alerts: caresoft_bridge::alerts::Deliverer::new(db.clone(), Default::default())
+            .expect("an HTTP client"),
+        seat_price: None,
     });
     let response = schema
         .execute(with_request_data(Request::new(query), &db, Role::Read))

@@ -388,6 +388,9 @@ async fn the_relay_loads_a_runs_agents_once_for_every_subscriber() {
         events: bus.clone(),
         max_removal: MaxRemoval::default(),
         introspection: false,
+        alerts: caresoft_bridge::alerts::Deliverer::new(relay_db.clone(), Default::default())
+            .expect("an HTTP client"),
+        seat_price: None,
     });
     let mut streams: Vec<_> = (0..SUBSCRIBERS)
         .map(|_| {
