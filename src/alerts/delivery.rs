@@ -141,6 +141,9 @@ impl Deliverer {
 
     /// Plans new events, then posts due deliveries until none is left.
     pub async fn work(&self) -> Result<(), DbErr> {
+        if !store::alerts::work_waiting(&self.db, Utc::now()).await? {
+            return Ok(());
+        }
         while self.plan().await? > 0 {}
         while !self.deliver_due(None).await?.is_empty() {}
         Ok(())

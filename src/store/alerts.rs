@@ -311,3 +311,27 @@ pub async fn mark_planned(db: &impl ConnectionTrait, id: i64) -> Result<(), DbEr
         .await
         .map(|_| ())
 }
+
+/// Whether any event waits to be planned, or any delivery is due at `now` and free: read without a
+/// write, so an idle worker never takes SQLite's write lock.
+pub async fn work_waiting(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<bool, DbErr> {
+    let unplanned = alert_event::Entity::find()
+        .filter(alert_event::Column::Planned.eq(false))
+        .one(db)
+        .await?
+        .is_some();
+    if unplanned {
+        return Ok(true);
+    }
+    Ok(alert_delivery::Entity::find()
+        .filter(alert_delivery::Column::Status.eq(DeliveryStatus::Pending))
+        .filter(alert_delivery::Column::NextAttemptAt.lte(now))
+        .filter(
+            Condition::any()
+                .add(alert_delivery::Column::LeaseUntil.is_null())
+                .add(alert_delivery::Column::LeaseUntil.lt(now)),
+        )
+        .one(db)
+        .await?
+        .is_some())
+}

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod alerts;
 mod caresoft_client;
 mod cli;
 mod graphql;
