@@ -15,5 +15,6 @@ mod migrations;
 mod reconcile;
 mod replicas;
 mod runs;
+mod seats;
 mod subscriptions;
 mod sync;
