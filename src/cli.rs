@@ -218,7 +218,12 @@ impl Cli {
             } => {
                 let lists = match seats::Lists::new(idle_days, chrono::Utc::now()) {
                     Ok(lists) => lists,
-                    Err(reason) => return fail(format!("export failed: {}", reason.replace("`idleDays`", "--idle-days"))),
+                    Err(reason) => {
+                        return fail(format!(
+                            "export failed: {}",
+                            reason.replace("`idleDays`", "--idle-days")
+                        ));
+                    }
                 };
                 let db = match store::connect_and_migrate(&settings.database_url).await {
                     Ok(db) => db,
@@ -227,8 +232,14 @@ impl Cli {
                 let mut stdout = std::io::stdout().lock();
                 let written = match kind {
                     ExportKind::SeatReport => {
-                        export::seat_report(&db, &lists, settings.seat_price.as_ref(), format, &mut stdout)
-                            .await
+                        export::seat_report(
+                            &db,
+                            &lists,
+                            settings.seat_price.as_ref(),
+                            format,
+                            &mut stdout,
+                        )
+                        .await
                     }
                     _ => export::export(&db, kind, format, &mut stdout).await,
                 };
@@ -282,7 +293,11 @@ async fn alert_test(settings: &Settings) -> ExitStatus {
     }
     let db = match store::connect_and_migrate(&settings.database_url).await {
         Ok(db) => db,
-        Err(err) => return fail(format!("alert-test failed: cannot open the database: {err}")),
+        Err(err) => {
+            return fail(format!(
+                "alert-test failed: cannot open the database: {err}"
+            ));
+        }
     };
     let deliverer = match alerts::Deliverer::new(db, settings.alerts.clone()) {
         Ok(deliverer) => deliverer,
@@ -317,7 +332,11 @@ async fn alert_test(settings: &Settings) -> ExitStatus {
             }
         }
     }
-    println!("alert-test: event {} sent to {} webhook(s), {failed} not delivered", event.event_id, outcomes.len());
+    println!(
+        "alert-test: event {} sent to {} webhook(s), {failed} not delivered",
+        event.event_id,
+        outcomes.len()
+    );
     if failed > 0 {
         ExitStatus::Failure
     } else {

@@ -13,8 +13,8 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::alerts::AlertSettings;
 use crate::caresoft::ClientConfig;
-use crate::seats::Money;
 use crate::hr::source::{DatabaseSource, HrSource, SettingError};
+use crate::seats::Money;
 
 /// Where `DATABASE_URL` points when it is not set: an embedded SQLite file beside the process.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://caresoft-bridge.db?mode=rwc";
@@ -447,7 +447,10 @@ fn check_url(name: &'static str, value: &str) -> Result<(), ConfigError> {
 }
 
 /// `0` means off; otherwise a humantime duration such as `24h`, `1m`, `90s`.
-pub(crate) fn parse_duration(name: &'static str, value: &str) -> Result<Option<Duration>, ConfigError> {
+pub(crate) fn parse_duration(
+    name: &'static str,
+    value: &str,
+) -> Result<Option<Duration>, ConfigError> {
     if value == "0" {
         return Ok(None);
     }

@@ -5,6 +5,6 @@
 //! other module names them through here.
 
 pub use entity::vocabulary::{
-    Channel, ChannelStatus, DeliveryStatus, EmployeeStatus, LinkCause, MatchMethod, MatchStatus, OverrideKind,
-    RunErrorCode, SyncOutcome, SyncSource, Trigger,
+    Channel, ChannelStatus, DeliveryStatus, EmployeeStatus, LinkCause, MatchMethod, MatchStatus,
+    OverrideKind, RunErrorCode, SyncOutcome, SyncSource, Trigger,
 };

@@ -126,7 +126,8 @@ pub async fn seat_report_rows(
     };
     let mut out = Vec::new();
     for list in ListName::ALL {
-        let rows = pages::agents(db, &list.filter(lists), AgentOrder::IdAsc, None, None, read).await?;
+        let rows =
+            pages::agents(db, &list.filter(lists), AgentOrder::IdAsc, None, None, read).await?;
         let mut held: HashMap<i64, usize> = HashMap::new();
         if list == ListName::Duplicate {
             for row in &rows {
@@ -168,10 +169,12 @@ pub async fn seat_report(
         ExportFormat::Csv => write_csv(&columns, &rows, out)?,
         ExportFormat::Json => {
             let counts = seats::counts(db, lists).await?;
-            let cost = |n: i64| price.map(|p| {
+            let cost = |n: i64| {
+                price.map(|p| {
                 let total = p.times(n);
                 serde_json::json!({"amount": total.amount, "currency": total.currency, "formatted": total.formatted()})
-            });
+            })
+            };
             let report = serde_json::json!({
                 "generated_at": time(Some(Utc::now())),
                 "idle_days": lists.idle_days,

@@ -7,8 +7,8 @@ use chrono::{DateTime, DurationRound, Utc};
 use sea_orm::{ConnectionTrait, DbErr};
 
 use crate::domain::MatchStatus;
-use crate::store::pages::{self, SeatList};
 use crate::store::AgentFilter;
+use crate::store::pages::{self, SeatList};
 
 /// The default window of the idle list, in days.
 pub const DEFAULT_IDLE_DAYS: i32 = 30;
@@ -74,7 +74,10 @@ impl Money {
             other => (other, 2),
         };
         let scaled = (self.amount * 10f64.powi(decimals)).round() as i128;
-        let (whole, fraction) = (scaled / 10i128.pow(decimals as u32), scaled % 10i128.pow(decimals as u32));
+        let (whole, fraction) = (
+            scaled / 10i128.pow(decimals as u32),
+            scaled % 10i128.pow(decimals as u32),
+        );
         let digits = whole.abs().to_string();
         let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
         for (i, digit) in digits.chars().enumerate() {
@@ -108,7 +111,9 @@ impl Lists {
     /// The lists with an idle window of `idle_days` ending at `now`; `Err` names a bad `idle_days`.
     pub fn new(idle_days: i32, now: DateTime<Utc>) -> Result<Lists, String> {
         if !(1..=3650).contains(&idle_days) {
-            return Err(format!("`idleDays` must be between 1 and 3650 (got {idle_days})"));
+            return Err(format!(
+                "`idleDays` must be between 1 and 3650 (got {idle_days})"
+            ));
         }
         let since = now - chrono::Duration::days(i64::from(idle_days));
         let since = since
@@ -170,7 +175,9 @@ impl Lists {
             (ListName::DepartedStaff, Some(e)) => {
                 format!("held by {}, who left: TERMINATED in HR", who(e))
             }
-            (ListName::DepartedStaff, None) => "held by an employee who left: TERMINATED in HR".into(),
+            (ListName::DepartedStaff, None) => {
+                "held by an employee who left: TERMINATED in HR".into()
+            }
             (ListName::Orphan, _) => "no employee in HR has this seat's email or phone".into(),
             (ListName::Duplicate, e) => format!(
                 "{} holds {} seats",
@@ -280,10 +287,26 @@ mod tests {
         );
         assert_eq!(Money::parse("vnd 350000").expect("valid").currency, "VND");
         assert_eq!(Money::parse("12.5USD").expect("valid").amount, 12.5);
-        assert!(Money::parse("350000").expect_err("no currency").contains("currency"));
-        assert!(Money::parse("350.000,00 VND").expect_err("separators").contains("not an amount"));
-        assert!(Money::parse("0 VND").expect_err("zero").contains("more than zero"));
-        assert!(Money::parse("350000 DONG").expect_err("code").contains("three letters"));
+        assert!(
+            Money::parse("350000")
+                .expect_err("no currency")
+                .contains("currency")
+        );
+        assert!(
+            Money::parse("350.000,00 VND")
+                .expect_err("separators")
+                .contains("not an amount")
+        );
+        assert!(
+            Money::parse("0 VND")
+                .expect_err("zero")
+                .contains("more than zero")
+        );
+        assert!(
+            Money::parse("350000 DONG")
+                .expect_err("code")
+                .contains("three letters")
+        );
     }
 
     #[test]
@@ -292,8 +315,14 @@ mod tests {
         assert_eq!(price.times(20).formatted(), "7.000.000 ₫");
         assert_eq!(price.formatted(), "350.000 ₫");
         assert_eq!(price.times(0).formatted(), "0 ₫");
-        assert_eq!(Money::parse("1234.5 USD").expect("valid").formatted(), "1.234,50 US$");
-        assert_eq!(Money::parse("999 EUR").expect("valid").formatted(), "999,00 €");
+        assert_eq!(
+            Money::parse("1234.5 USD").expect("valid").formatted(),
+            "1.234,50 US$"
+        );
+        assert_eq!(
+            Money::parse("999 EUR").expect("valid").formatted(),
+            "999,00 €"
+        );
     }
 
     #[test]

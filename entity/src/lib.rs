@@ -2,10 +2,10 @@
 //! in one place (`caresoft_bridge::graphql::types`), so a column rename never changes the public API.
 
 pub mod agent;
+pub mod agent_link;
 pub mod alert_attempt;
 pub mod alert_delivery;
 pub mod alert_event;
-pub mod agent_link;
 pub mod employee;
 pub mod link_candidate;
 pub mod link_history;

@@ -91,7 +91,9 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone(AlertDeliveries::NextAttemptAt))
                     .col(timestamp_with_time_zone_null(AlertDeliveries::LeaseUntil))
                     .col(text_null(AlertDeliveries::LeaseToken))
-                    .col(timestamp_with_time_zone_null(AlertDeliveries::LastAttemptAt))
+                    .col(timestamp_with_time_zone_null(
+                        AlertDeliveries::LastAttemptAt,
+                    ))
                     .col(text_null(AlertDeliveries::LastError))
                     .col(timestamp_with_time_zone_null(AlertDeliveries::DeliveredAt))
                     .foreign_key(

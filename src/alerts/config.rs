@@ -279,7 +279,10 @@ mod tests {
             shapes,
             vec![
                 ("hooks.slack.com".to_string(), Shape::Slack),
-                ("prod-12.westeurope.logic.azure.com".to_string(), Shape::Teams),
+                (
+                    "prod-12.westeurope.logic.azure.com".to_string(),
+                    Shape::Teams
+                ),
                 ("chat.googleapis.com".to_string(), Shape::GoogleChat),
                 ("alerts.acme.vn".to_string(), Shape::Json),
                 ("127.0.0.1:9".to_string(), Shape::Slack),
@@ -299,7 +302,10 @@ mod tests {
         )])
         .expect_err("ftp");
         let text = err.to_string();
-        assert!(text.contains("entry 2") && text.contains("files.acme.vn"), "{text}");
+        assert!(
+            text.contains("entry 2") && text.contains("files.acme.vn"),
+            "{text}"
+        );
         assert!(!text.contains("secret"), "{text}");
         let err = settings(&[("BRIDGE_ALERT_WEBHOOKS", "https://a.vn/x, https://a.vn/x")])
             .expect_err("twice");

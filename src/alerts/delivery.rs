@@ -84,10 +84,7 @@ impl Deliverer {
     /// Runs until `shutdown`: plans and delivers whenever woken (a run finished, here or on another
     /// replica; an alert was raised here) or every [`POLL`].
     pub async fn run(self, events: EventBus, shutdown: CancellationToken) {
-        tracing::info!(
-            webhooks = self.settings.webhooks.len(),
-            "alert delivery on"
-        );
+        tracing::info!(webhooks = self.settings.webhooks.len(), "alert delivery on");
         let mut heard = events.subscribe();
         let wake = self.wake.clone();
         tokio::spawn({
@@ -161,13 +158,21 @@ impl Deliverer {
         store::alerts::plan(&*txn, &planned).await?;
         txn.commit().await?;
         if !events.is_empty() {
-            tracing::debug!(events = events.len(), deliveries = planned.len(), "alerts planned");
+            tracing::debug!(
+                events = events.len(),
+                deliveries = planned.len(),
+                "alerts planned"
+            );
         }
         Ok(events.len())
     }
 
     /// One delivery per configured webhook whose filter wants the event.
-    fn deliveries_of(&self, event: &alert_event::Model, now: DateTime<Utc>) -> Vec<PlannedDelivery> {
+    fn deliveries_of(
+        &self,
+        event: &alert_event::Model,
+        now: DateTime<Utc>,
+    ) -> Vec<PlannedDelivery> {
         let kind = AlertKind::parse(&event.kind);
         let wanted = kind.is_none_or(|kind| self.settings.events.wants(kind));
         if !wanted {
@@ -197,7 +202,8 @@ impl Deliverer {
     pub async fn deliver_due(&self, event: Option<i64>) -> Result<Vec<Outcome>, DbErr> {
         let now = Utc::now();
         let token = uuid::Uuid::now_v7().to_string();
-        let lease = chrono::Duration::from_std(self.settings.lease()).unwrap_or(chrono::Duration::MAX);
+        let lease =
+            chrono::Duration::from_std(self.settings.lease()).unwrap_or(chrono::Duration::MAX);
         let leased = {
             let txn = store::begin_bookkeeping(&self.db).await?;
             let leased =
@@ -226,19 +232,24 @@ impl Deliverer {
             let kept = store::alerts::record(&*txn, delivery.id, &token, &attempt).await?;
             txn.commit().await?;
             if !kept {
-                tracing::warn!(delivery = delivery.id, "an alert delivery's lease ran out mid-post; another worker has it");
+                tracing::warn!(
+                    delivery = delivery.id,
+                    "an alert delivery's lease ran out mid-post; another worker has it"
+                );
             }
             let outcome = match attempt.status {
                 DeliveryStatus::Delivered => "delivered",
                 DeliveryStatus::Failed => "failed",
                 DeliveryStatus::Pending => "retried",
             };
-            metrics::counter!("caresoft_bridge_alert_deliveries_total", "outcome" => outcome).increment(1);
+            metrics::counter!("caresoft_bridge_alert_deliveries_total", "outcome" => outcome)
+                .increment(1);
             if let Some(event) = events.get(&delivery.alert_event_id)
                 && attempt.status == DeliveryStatus::Delivered
             {
                 let delay = (attempt.at - event.at).to_std().unwrap_or_default();
-                metrics::histogram!("caresoft_bridge_alert_delivery_delay_seconds").record(delay.as_secs_f64());
+                metrics::histogram!("caresoft_bridge_alert_delivery_delay_seconds")
+                    .record(delay.as_secs_f64());
             }
             outcomes.push(Outcome {
                 target: delivery.target.clone(),
@@ -278,7 +289,10 @@ impl Deliverer {
             return Attempted {
                 at,
                 status_code: None,
-                error: Some(format!("{} is not among this replica's webhooks", delivery.target)),
+                error: Some(format!(
+                    "{} is not among this replica's webhooks",
+                    delivery.target
+                )),
                 duration_ms: 0,
                 status: DeliveryStatus::Pending,
                 next_attempt_at: Some(at + chrono::Duration::seconds(30)),
@@ -291,7 +305,10 @@ impl Deliverer {
         let mut request = self
             .client
             .post(webhook.url().clone())
-            .header(reqwest::header::CONTENT_TYPE, "application/json; charset=utf-8")
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/json; charset=utf-8",
+            )
             .header("X-Bridge-Event-Id", &event.event_id)
             .header("X-Bridge-Event-Type", &event.kind);
         if let Some(secret) = &self.settings.secret {
@@ -326,7 +343,10 @@ impl Deliverer {
             // Without the URL: it is a secret.
             Err(err) => {
                 let error = match err.is_timeout() {
-                    true => format!("no answer within {}", humantime::format_duration(self.settings.timeout)),
+                    true => format!(
+                        "no answer within {}",
+                        humantime::format_duration(self.settings.timeout)
+                    ),
                     false => err.without_url().to_string(),
                 };
                 (None, Some(error), true, None)
@@ -345,9 +365,16 @@ impl Deliverer {
             };
         }
         let give_up = !retryable || attempts >= self.settings.max_attempts;
-        tracing::warn!(status = status_code, error = error.as_deref(), give_up, "alert delivery attempt failed");
+        tracing::warn!(
+            status = status_code,
+            error = error.as_deref(),
+            give_up,
+            "alert delivery attempt failed"
+        );
         let next_attempt_at = (!give_up).then(|| {
-            let backoff = self.backoff(attempts).max(retry_after.unwrap_or_default().min(self.settings.retry_max));
+            let backoff = self
+                .backoff(attempts)
+                .max(retry_after.unwrap_or_default().min(self.settings.retry_max));
             at + chrono::Duration::from_std(backoff).unwrap_or(chrono::Duration::hours(1))
         });
         Attempted {

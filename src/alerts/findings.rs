@@ -93,7 +93,9 @@ pub async fn raise_for_changes(
         .collect();
 
     let mut raised = 0;
-    let lists: [(AlertKind, Vec<(i64, Option<i64>)>); 3] = [
+    // Each kind's seats: (agent, the employee its row names).
+    type Seats = Vec<(i64, Option<i64>)>;
+    let lists: [(AlertKind, Seats); 3] = [
         (
             AlertKind::SeatsUnmatched,
             unmatched.iter().map(|a| (*a, None)).collect(),
@@ -159,12 +161,12 @@ fn seats_summary(kind: AlertKind, seats: usize) -> String {
     };
     let verb = if seats == 1 { "is" } else { "are" };
     match kind {
-        AlertKind::SeatsUnmatched => format!(
-            "{n} became unmatched: no employee in HR has their email or phone"
-        ),
-        AlertKind::SeatsDeparted => format!(
-            "{n} {verb} held by staff who left (TERMINATED in HR): candidates to reclaim"
-        ),
+        AlertKind::SeatsUnmatched => {
+            format!("{n} became unmatched: no employee in HR has their email or phone")
+        }
+        AlertKind::SeatsDeparted => {
+            format!("{n} {verb} held by staff who left (TERMINATED in HR): candidates to reclaim")
+        }
         _ => format!(
             "{n} need{} review: their email or phone points at several employees, or at two different ones",
             if seats == 1 { "s" } else { "" }
@@ -220,9 +222,9 @@ pub async fn raise_for_run(
             .count("failures", failures)
         }
         (outcome @ (SyncOutcome::Failed | SyncOutcome::Refused), Some(error)) => {
-            let repeated = previous.as_ref().is_some_and(|p| {
-                p.outcome == outcome && p.error_code == Some(error.code)
-            });
+            let repeated = previous
+                .as_ref()
+                .is_some_and(|p| p.outcome == outcome && p.error_code == Some(error.code));
             if repeated {
                 return Ok(false);
             }
@@ -276,16 +278,21 @@ pub async fn raise_if_stale(
         SyncSource::Caresoft => domain_of(domain),
         SyncSource::Hr => None,
     };
-    let told = store::alerts::latest_of_kind(db, AlertKind::MirrorStale.as_str(), stale_domain.as_deref())
-        .await?
-        .is_some_and(|event| event.at >= since);
+    let told =
+        store::alerts::latest_of_kind(db, AlertKind::MirrorStale.as_str(), stale_domain.as_deref())
+            .await?
+            .is_some_and(|event| event.at >= since);
     if told {
         return Ok(false);
     }
     let txn = store::begin_write(db).await?;
-    let told = store::alerts::latest_of_kind(&*txn, AlertKind::MirrorStale.as_str(), stale_domain.as_deref())
-        .await?
-        .is_some_and(|event| event.at >= since);
+    let told = store::alerts::latest_of_kind(
+        &*txn,
+        AlertKind::MirrorStale.as_str(),
+        stale_domain.as_deref(),
+    )
+    .await?
+    .is_some_and(|event| event.at >= since);
     if told {
         txn.rollback().await?;
         return Ok(false);

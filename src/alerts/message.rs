@@ -80,7 +80,11 @@ fn teams(event: &Event) -> serde_json::Value {
         serde_json::json!({"type": "TextBlock", "text": event.summary, "wrap": true}),
     ];
     if !event.rows.is_empty() {
-        let mut lines: Vec<String> = event.rows.iter().map(|r| format!("- {}", row_line(r))).collect();
+        let mut lines: Vec<String> = event
+            .rows
+            .iter()
+            .map(|r| format!("- {}", row_line(r)))
+            .collect();
         if let Some(more) = more(event) {
             lines.push(format!("- … and {more} more"));
         }
@@ -150,12 +154,19 @@ mod tests {
         let body = body(Shape::Slack, &payload()).expect("body");
         let value: serde_json::Value = serde_json::from_slice(&body).expect("json");
         let text = value["text"].as_str().expect("text");
-        assert!(text.starts_with("*Seats of staff who left (acme)*"), "{text}");
-        assert!(text.contains("thao.dang (#7, Chăm sóc khách hàng) → NV1 Đặng Phương Thu Thảo"), "{text}");
+        assert!(
+            text.starts_with("*Seats of staff who left (acme)*"),
+            "{text}"
+        );
+        assert!(
+            text.contains("thao.dang (#7, Chăm sóc khách hàng) → NV1 Đặng Phương Thu Thảo"),
+            "{text}"
+        );
         assert!(text.ends_with("… and 2 more"), "{text}");
-        assert_eq!(
-            String::from_utf8(body.clone()).expect("utf-8").contains("Đặng"),
-            true,
+        assert!(
+            String::from_utf8(body.clone())
+                .expect("utf-8")
+                .contains("Đặng"),
             "not escaped"
         );
     }
@@ -166,9 +177,15 @@ mod tests {
             serde_json::from_slice(&body(Shape::Teams, &payload()).expect("body")).expect("json");
         assert_eq!(value["type"], "message");
         let card = &value["attachments"][0];
-        assert_eq!(card["contentType"], "application/vnd.microsoft.card.adaptive");
+        assert_eq!(
+            card["contentType"],
+            "application/vnd.microsoft.card.adaptive"
+        );
         assert_eq!(card["content"]["type"], "AdaptiveCard");
-        assert_eq!(body(Shape::Json, &payload()).expect("body"), payload().into_bytes());
+        assert_eq!(
+            body(Shape::Json, &payload()).expect("body"),
+            payload().into_bytes()
+        );
     }
 
     #[test]

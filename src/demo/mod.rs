@@ -68,6 +68,10 @@ pub async fn run_until(settings: Settings, shutdown: CancellationToken) -> anyho
     settings.caresoft.token = Some(SecretString::from(TOKEN));
     settings.sync_interval = Some(Duration::from_secs(10));
     settings.sync_at = None;
+    // The seat report shows what the seats cost; the demo's price unless one is set.
+    if settings.seat_price.is_none() {
+        settings.seat_price = crate::seats::Money::parse("350000 VND").ok();
+    }
 
     let staff = import_rows(
         &db,
@@ -93,6 +97,9 @@ pub async fn run_until(settings: Settings, shutdown: CancellationToken) -> anyho
     println!("  GraphiQL:   http://{addr}/        (example queries open as tabs)");
     println!("  GraphQL:    http://{addr}/graphql");
     println!("  Playground: http://{addr}/playground");
+    println!(
+        "  Seats:      http://{addr}/seats       (the seat report, for people who do not write GraphQL)"
+    );
     println!(
         "  Database:   {}  (removed on exit)",
         dir.path().join("demo.db").display()

@@ -228,7 +228,9 @@ pub async fn page(
         Some(text) => Some(Cursor::decode(text, LIST)?.id),
         None => None,
     };
-    let mut rows = store::alerts::page(db, after, limit + 1).await.or_internal()?;
+    let mut rows = store::alerts::page(db, after, limit + 1)
+        .await
+        .or_internal()?;
     let has_next = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();

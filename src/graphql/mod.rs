@@ -30,9 +30,9 @@ use sea_orm::DatabaseConnection;
 
 use crate::alerts::Deliverer;
 use crate::config::MaxRemoval;
-use crate::seats::Money;
 use crate::events::EventBus;
 use crate::hr::HrPuller;
+use crate::seats::Money;
 use crate::sync::Syncer;
 
 /// The schema type served at `/graphql`.

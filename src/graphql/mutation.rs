@@ -125,7 +125,7 @@ impl Mutation {
         let deliverer = ctx.data_unchecked::<Deliverer>();
         let event = deliverer.raise_test("testAlert").await.or_internal()?;
         let db = ctx.data_unchecked::<DatabaseConnection>();
-        alerts::one(db, event).await.or_internal().map_err(Into::into)
+        alerts::one(db, event).await.or_internal()
     }
 
     #[graphql(guard = "AdminOnly")]

@@ -7,13 +7,13 @@ use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 
+use super::SeatPrice;
 use super::alerts::{self, AlertEventConnection};
 use super::auth::AdminOnly;
 use super::errors::{ApiError, OrInternal};
-use super::SeatPrice;
-use super::seats::SeatReport;
 use super::lists::{self, AgentConnection, ChannelStatusInput, EmployeeConnection};
 use super::memoised::memoised;
+use super::seats::SeatReport;
 use super::types::{
     Agent, AgentOrderBy, Employee, EmployeeStatus, Group, MatchStatus, StatusCount, SyncRun,
     SyncSource, agent_by_id, status_counts,

@@ -51,12 +51,18 @@ impl SeatReport {
     async fn counts(&self, ctx: &Context<'_>) -> async_graphql::Result<Counts> {
         let db = ctx.data_unchecked::<DatabaseConnection>();
         let lists = self.lists;
-        memoised(ctx, format!("seat counts {lists:?}"), || seats::counts(db, &lists))
-            .await
-            .or_internal()
+        memoised(ctx, format!("seat counts {lists:?}"), || {
+            seats::counts(db, &lists)
+        })
+        .await
+        .or_internal()
     }
 
-    async fn cost(&self, ctx: &Context<'_>, of: impl Fn(&Counts) -> i64) -> async_graphql::Result<Option<Money>> {
+    async fn cost(
+        &self,
+        ctx: &Context<'_>,
+        of: impl Fn(&Counts) -> i64,
+    ) -> async_graphql::Result<Option<Money>> {
         let Some(price) = &self.price else {
             return Ok(None);
         };
@@ -88,7 +94,10 @@ impl SeatReport {
         Ok(self.counts(ctx).await?.reclaimable)
     }
     /// Current seats per match status, every status listed.
-    async fn by_match_status(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<MatchStatusCount>> {
+    async fn by_match_status(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<MatchStatusCount>> {
         let db = ctx.data_unchecked::<DatabaseConnection>();
         let current = self.lists.current();
         let counts = memoised(ctx, "seats by match status".into(), || {
@@ -112,7 +121,14 @@ impl SeatReport {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<AgentConnection> {
-        lists::seat_list(ctx, ListName::DepartedStaff, self.lists, first, after.as_deref()).await
+        lists::seat_list(
+            ctx,
+            ListName::DepartedStaff,
+            self.lists,
+            first,
+            after.as_deref(),
+        )
+        .await
     }
     /// Current UNMATCHED seats: no employee in HR has their email or phone.
     #[graphql(complexity = "first.unwrap_or(50).max(1) as usize * child_complexity")]
@@ -132,7 +148,14 @@ impl SeatReport {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<AgentConnection> {
-        lists::seat_list(ctx, ListName::Duplicate, self.lists, first, after.as_deref()).await
+        lists::seat_list(
+            ctx,
+            ListName::Duplicate,
+            self.lists,
+            first,
+            after.as_deref(),
+        )
+        .await
     }
     /// Seats LOGOUT on every channel for the whole of the last `idleDays` (from the status history; a seat
     /// mirrored for less than that is not listed).
@@ -154,11 +177,17 @@ impl SeatReport {
         self.cost(ctx, |c| c.current).await
     }
     /// What the reclaimable seats cost a month.
-    async fn reclaimable_monthly_cost(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Money>> {
+    async fn reclaimable_monthly_cost(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Money>> {
         self.cost(ctx, |c| c.reclaimable).await
     }
     /// What the departed staff's seats cost a month.
-    async fn departed_staff_monthly_cost(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Money>> {
+    async fn departed_staff_monthly_cost(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Money>> {
         self.cost(ctx, |c| c.departed_staff).await
     }
     /// What the orphan seats cost a month.
@@ -166,7 +195,10 @@ impl SeatReport {
         self.cost(ctx, |c| c.orphan).await
     }
     /// What the seats of employees holding several cost a month (all of them, the first included).
-    async fn duplicate_monthly_cost(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Money>> {
+    async fn duplicate_monthly_cost(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Money>> {
         self.cost(ctx, |c| c.duplicate).await
     }
     /// What the idle seats cost a month.

@@ -10,8 +10,8 @@ use entity::search::{employee_search_text, given_name};
 use sea_orm::{ActiveValue::NotSet, ActiveValue::Set, DatabaseConnection, DbErr};
 
 use super::csv_parse::{EmployeeRow, RowError};
-use crate::config::MaxRemoval;
 use crate::alerts;
+use crate::config::MaxRemoval;
 use crate::domain::{EmployeeStatus, LinkCause};
 use crate::fingerprint::Fingerprint;
 use crate::reconcile::keys::{email_key, phone_key};

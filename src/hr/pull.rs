@@ -105,7 +105,15 @@ impl Job for HrPull {
             allow_mass_removal: request.allow_mass_removal,
             max_removal: self.max_removal,
         };
-        let applied = match apply_rows(txn, &parsed.rows, options, LinkCause::Hr, Some(report.run_id), Utc::now()).await
+        let applied = match apply_rows(
+            txn,
+            &parsed.rows,
+            options,
+            LinkCause::Hr,
+            Some(report.run_id),
+            Utc::now(),
+        )
+        .await
         {
             Ok(applied) => applied,
             Err(ApplyError::MassRemoval {

@@ -56,7 +56,7 @@ pub async fn claim_unplanned(
         unplanned.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }
     let mut claimed = alert_event::Entity::update_many()
-        .col_expr(alert_event::Column::Planned, Expr::val(true).into())
+        .col_expr(alert_event::Column::Planned, Expr::val(true))
         .filter(alert_event::Column::Id.in_subquery(unplanned))
         .filter(alert_event::Column::Planned.eq(false))
         .exec_with_returning(db)
@@ -143,8 +143,8 @@ pub async fn lease_due(
         due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }
     alert_delivery::Entity::update_many()
-        .col_expr(alert_delivery::Column::LeaseUntil, Expr::val(until).into())
-        .col_expr(alert_delivery::Column::LeaseToken, Expr::val(token).into())
+        .col_expr(alert_delivery::Column::LeaseUntil, Expr::val(until))
+        .col_expr(alert_delivery::Column::LeaseToken, Expr::val(token))
         .filter(alert_delivery::Column::Id.in_subquery(due))
         // Again here: on PostgreSQL a row leased meanwhile is re-read before it is updated.
         .filter(alert_delivery::Column::Status.eq(DeliveryStatus::Pending))
@@ -199,29 +199,32 @@ pub async fn record(
     .exec_without_returning(db)
     .await?;
     let mut update = alert_delivery::Entity::update_many()
-        .col_expr(alert_delivery::Column::Status, Expr::val(attempt.status.as_str()).into())
+        .col_expr(
+            alert_delivery::Column::Status,
+            Expr::val(attempt.status.as_str()),
+        )
         .col_expr(
             alert_delivery::Column::Attempts,
             Expr::col(alert_delivery::Column::Attempts).add(1),
         )
-        .col_expr(alert_delivery::Column::LastAttemptAt, Expr::val(attempt.at).into())
+        .col_expr(alert_delivery::Column::LastAttemptAt, Expr::val(attempt.at))
         .col_expr(
             alert_delivery::Column::LastError,
-            Expr::val(attempt.error.clone()).into(),
+            Expr::val(attempt.error.clone()),
         )
         .col_expr(
             alert_delivery::Column::LeaseUntil,
-            Expr::val(None::<DateTime<Utc>>).into(),
+            Expr::val(None::<DateTime<Utc>>),
         )
         .col_expr(
             alert_delivery::Column::LeaseToken,
-            Expr::val(None::<String>).into(),
+            Expr::val(None::<String>),
         );
     if let Some(next) = attempt.next_attempt_at {
-        update = update.col_expr(alert_delivery::Column::NextAttemptAt, Expr::val(next).into());
+        update = update.col_expr(alert_delivery::Column::NextAttemptAt, Expr::val(next));
     }
     if attempt.status == DeliveryStatus::Delivered {
-        update = update.col_expr(alert_delivery::Column::DeliveredAt, Expr::val(attempt.at).into());
+        update = update.col_expr(alert_delivery::Column::DeliveredAt, Expr::val(attempt.at));
     }
     let updated = update
         .filter(alert_delivery::Column::Id.eq(delivery))
@@ -305,7 +308,7 @@ pub async fn latest_of_kind(
 /// Marks event `id` planned (its deliveries were planned with it).
 pub async fn mark_planned(db: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
     alert_event::Entity::update_many()
-        .col_expr(alert_event::Column::Planned, Expr::val(true).into())
+        .col_expr(alert_event::Column::Planned, Expr::val(true))
         .filter(alert_event::Column::Id.eq(id))
         .exec(db)
         .await

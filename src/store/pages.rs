@@ -74,11 +74,12 @@ pub enum SeatList {
 impl SeatList {
     /// The condition on `a` (agents), `l` (their links) and `e` (the links' employees).
     fn condition(self) -> Cond {
-        let matched = || Expr::col((l(), agent_link::Column::Status)).eq(MatchStatus::Matched.as_str());
+        let matched =
+            || Expr::col((l(), agent_link::Column::Status)).eq(MatchStatus::Matched.as_str());
         match self {
-            SeatList::DepartedStaff => Cond::all()
-                .add(matched())
-                .add(Expr::col((e(), employee::Column::Status)).eq(EmployeeStatus::Terminated.as_str())),
+            SeatList::DepartedStaff => Cond::all().add(matched()).add(
+                Expr::col((e(), employee::Column::Status)).eq(EmployeeStatus::Terminated.as_str()),
+            ),
             SeatList::Orphan => match_status(l())
                 .eq(MatchStatus::Unmatched.as_str())
                 .into_condition(),
@@ -90,9 +91,9 @@ impl SeatList {
                     .from_subquery(seated_employee_ids(), seated.clone())
                     .group_by_col((seated, agent_link::Column::EmployeeId))
                     .and_having(Expr::col(Asterisk).count().gt(1));
-                Cond::all().add(matched()).add(
-                    Expr::col((l(), agent_link::Column::EmployeeId)).in_subquery(several),
-                )
+                Cond::all()
+                    .add(matched())
+                    .add(Expr::col((l(), agent_link::Column::EmployeeId)).in_subquery(several))
             }
             SeatList::Idle { since } => {
                 let logout = ChannelStatus::Logout.as_str();

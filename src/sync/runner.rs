@@ -168,9 +168,7 @@ impl<J: Job> Runner<J> {
             }
             Err(err) => {
                 if let Some((run_id, started_at)) = recorded {
-                    let report = self
-                        .lock_failed(run_id, started_at, &request, &err)
-                        .await;
+                    let report = self.lock_failed(run_id, started_at, &request, &err).await;
                     return report.map(Some);
                 }
                 return Err(err);
@@ -327,9 +325,14 @@ impl<J: Job> Runner<J> {
         )
         .await;
         match raised {
-            Ok(true) => tracing::warn!(source = J::SOURCE.as_str(), "no successful run for twice the interval: mirror.stale raised"),
+            Ok(true) => tracing::warn!(
+                source = J::SOURCE.as_str(),
+                "no successful run for twice the interval: mirror.stale raised"
+            ),
             Ok(false) => {}
-            Err(err) => tracing::warn!(source = J::SOURCE.as_str(), error = %err, "cannot check whether the data is stale"),
+            Err(err) => {
+                tracing::warn!(source = J::SOURCE.as_str(), error = %err, "cannot check whether the data is stale")
+            }
         }
     }
 
@@ -338,7 +341,8 @@ impl<J: Job> Runner<J> {
     async fn finish_alone(&self, report: &SyncReport, dry_run: bool) -> Result<(), DbErr> {
         if !dry_run
             && let Err(err) =
-                alerts::findings::raise_for_run(&self.db, report, self.job.domain(), Utc::now()).await
+                alerts::findings::raise_for_run(&self.db, report, self.job.domain(), Utc::now())
+                    .await
         {
             tracing::warn!(error = %err, "cannot raise the alert of a failed run");
         }

@@ -136,10 +136,14 @@ const LOG: &str = "{ alerts(first: 50) { totalCount nodes { id type domain summa
 
 /// The receiver's requests, once it has `n`.
 async fn received(receiver: &Receiver, n: usize) -> Vec<Received> {
-    eventually(Duration::from_secs(30), &format!("{n} requests at the receiver"), || async {
-        let got = receiver.received();
-        (got.len() >= n).then_some(got)
-    })
+    eventually(
+        Duration::from_secs(30),
+        &format!("{n} requests at the receiver"),
+        || async {
+            let got = receiver.received();
+            (got.len() >= n).then_some(got)
+        },
+    )
     .await
 }
 
@@ -197,7 +201,10 @@ on_both_engines!(
             .map(|r| r["agent_id"].as_i64().expect("id"))
             .collect();
         assert_eq!(ids, vec![1, 2, 3]);
-        assert_eq!(unmatched["rows"][0]["username"], "Chuyên viên 1", "Vietnamese intact");
+        assert_eq!(
+            unmatched["rows"][0]["username"], "Chuyên viên 1",
+            "Vietnamese intact"
+        );
 
         // 2. An HR pull: seat 1 is Thảo's, seat 2's email is two people's; seat 3 stays an orphan.
         write_hr(
@@ -240,7 +247,10 @@ on_both_engines!(
 
         // 5. The HR file goes bad, then would remove everyone, then is right again.
         write_hr("employee_code,full_name,email\n,Không mã,x@acme.vn\n");
-        assert_eq!(admin(&app, pull).await["syncHrNow"]["errorCode"], "HR_BAD_ROWS");
+        assert_eq!(
+            admin(&app, pull).await["syncHrNow"]["errorCode"],
+            "HR_BAD_ROWS"
+        );
         write_hr("employee_code,full_name,email\n");
         assert_eq!(admin(&app, pull).await["syncHrNow"]["outcome"], "REFUSED");
         write_hr(
@@ -269,14 +279,24 @@ on_both_engines!(
         let failed = got[3].json();
         assert_eq!(failed["error_code"], "CARESOFT_UNREACHABLE");
         assert!(
-            !failed["summary"].as_str().expect("summary").contains("127.0.0.1"),
+            !failed["summary"]
+                .as_str()
+                .expect("summary")
+                .contains("127.0.0.1"),
             "no host in a message: {failed}"
         );
-        assert_eq!(got[5].json()["counts"]["failures"], 3, "two failures and a refusal");
+        assert_eq!(
+            got[5].json()["counts"]["failures"],
+            3,
+            "two failures and a refusal"
+        );
 
         // Every request is signed over its exact body and names its event.
         for request in &got {
-            assert_eq!(request.header("x-bridge-signature"), Some(signed(&request.body)));
+            assert_eq!(
+                request.header("x-bridge-signature"),
+                Some(signed(&request.body))
+            );
             assert_eq!(
                 request.header("x-bridge-event-id").as_deref(),
                 request.json()["id"].as_str()
@@ -344,7 +364,12 @@ on_both_engines!(
         assert_eq!(stale["domain"], "acme");
         assert_eq!(stale["counts"]["source"], "caresoft");
         tokio::time::sleep(Duration::from_secs(3)).await;
-        assert_eq!(receiver.received().len(), 2, "{:?}", types(&receiver.received()));
+        assert_eq!(
+            receiver.received().len(),
+            2,
+            "{:?}",
+            types(&receiver.received())
+        );
         drop(app);
     }
 );
@@ -369,7 +394,11 @@ async fn receivers_that_fail_time_out_or_refuse_get_retries_or_a_failed_delivery
     .await;
 
     // Act.
-    let sent = admin(&app, "mutation { testAlert { id type deliveries { target status } } }").await;
+    let sent = admin(
+        &app,
+        "mutation { testAlert { id type deliveries { target status } } }",
+    )
+    .await;
 
     // Assert: planned at once for the three; then retried until delivered, or given up on 410.
     let event = sent["testAlert"]["id"].as_str().expect("id").to_string();
@@ -383,13 +412,17 @@ async fn receivers_that_fail_time_out_or_refuse_get_retries_or_a_failed_delivery
     assert_eq!(planned, ["PENDING", "PENDING", "PENDING"]);
     let flaky_got = received(&flaky, 2).await;
     let slow_got = received(&slow, 2).await;
-    let log = eventually(Duration::from_secs(30), "every delivery settled", || async {
-        let log = admin(&app, LOG).await;
-        let settled = log["alerts"]["nodes"][0]["deliveries"]
-            .as_array()
-            .is_some_and(|d| d.iter().all(|d| d["status"] != "PENDING"));
-        settled.then_some(log)
-    })
+    let log = eventually(
+        Duration::from_secs(30),
+        "every delivery settled",
+        || async {
+            let log = admin(&app, LOG).await;
+            let settled = log["alerts"]["nodes"][0]["deliveries"]
+                .as_array()
+                .is_some_and(|d| d.iter().all(|d| d["status"] != "PENDING"));
+            settled.then_some(log)
+        },
+    )
     .await;
     let deliveries: HashMap<String, Value> = log["alerts"]["nodes"][0]["deliveries"]
         .as_array()
@@ -408,7 +441,10 @@ async fn receivers_that_fail_time_out_or_refuse_get_retries_or_a_failed_delivery
     assert_eq!(of(&gone)["status"], "FAILED");
     assert_eq!(of(&gone)["attempts"], 1);
     assert!(
-        of(&gone)["lastError"].as_str().expect("error").starts_with("HTTP 410"),
+        of(&gone)["lastError"]
+            .as_str()
+            .expect("error")
+            .starts_with("HTTP 410"),
         "{}",
         of(&gone)
     );
@@ -416,12 +452,39 @@ async fn receivers_that_fail_time_out_or_refuse_get_retries_or_a_failed_delivery
     assert_eq!(gone.received().len(), 1, "a refusal is not retried");
     // Retries carry the same event id; Slack gets its own shape, in Vietnamese as written.
     for request in flaky_got.iter().chain(&slow_got) {
-        assert_eq!(request.header("x-bridge-event-id").as_deref(), Some(event.as_str()));
+        assert_eq!(
+            request.header("x-bridge-event-id").as_deref(),
+            Some(event.as_str())
+        );
     }
-    let text = flaky_got[1].json()["text"].as_str().expect("Slack text").to_string();
-    assert!(text.starts_with("*Test alert*\nTest alert from caresoft-bridge (testAlert)"), "{text}");
+    let text = flaky_got[1].json()["text"]
+        .as_str()
+        .expect("Slack text")
+        .to_string();
+    assert!(
+        text.starts_with("*Test alert*\nTest alert from caresoft-bridge (testAlert)"),
+        "{text}"
+    );
     assert!(text.contains("Chào từ caresoft-bridge!"), "{text}");
-    assert_eq!(flaky_got[0].header("x-bridge-signature"), None, "no secret, no signature");
+    assert_eq!(
+        flaky_got[0].header("x-bridge-signature"),
+        None,
+        "no secret, no signature"
+    );
+    // Deliveries by outcome, for dashboards.
+    let metrics = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    for outcome in ["delivered", "retried", "failed"] {
+        let line = format!("caresoft_bridge_alert_deliveries_total{{outcome=\"{outcome}\"}}");
+        assert!(metrics.contains(&line), "{line} in\n{metrics}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -489,9 +552,17 @@ on_both_engines!(
         vars.push(("BRIDGE_ALERT_TIMEOUT", "2s".to_string()));
         let mut first = ServeProcess::start("first", &vars).await;
         let http = reqwest::Client::new();
-        let (_, body) =
-            graphql_post(&http, &first.url("/graphql"), None, "mutation { testAlert { id } }").await;
-        let event = body["data"]["testAlert"]["id"].as_str().expect("id").to_string();
+        let (_, body) = graphql_post(
+            &http,
+            &first.url("/graphql"),
+            None,
+            "mutation { testAlert { id } }",
+        )
+        .await;
+        let event = body["data"]["testAlert"]["id"]
+            .as_str()
+            .expect("id")
+            .to_string();
         received(&receiver, 1).await;
 
         // Act: SIGKILL mid-post, then start again.
@@ -500,7 +571,10 @@ on_both_engines!(
 
         // Assert: the restarted process posts the event again (once its lease ran out) and it lands.
         let got = received(&receiver, 2).await;
-        assert_eq!(got[1].header("x-bridge-event-id").as_deref(), Some(event.as_str()));
+        assert_eq!(
+            got[1].header("x-bridge-event-id").as_deref(),
+            Some(event.as_str())
+        );
         eventually(Duration::from_secs(20), "the delivery recorded", || async {
             let (_, body) = graphql_post(&http, &second.url("/graphql"), None, LOG).await;
             let delivery = body["data"]["alerts"]["nodes"][0]["deliveries"][0].clone();
@@ -520,7 +594,10 @@ async fn alert_test_posts_to_every_webhook_and_says_what_each_answered() {
 
     // Act.
     let output = crate::helpers::bridge_command(&t, None, &["alert-test"])
-        .env("BRIDGE_ALERT_WEBHOOKS", format!("{},{}", good.url(), gone.url()))
+        .env(
+            "BRIDGE_ALERT_WEBHOOKS",
+            format!("{},{}", good.url(), gone.url()),
+        )
         .env("BRIDGE_ALERT_SECRET", SECRET)
         .output()
         .await
@@ -529,12 +606,21 @@ async fn alert_test_posts_to_every_webhook_and_says_what_each_answered() {
     // Assert: one line per webhook, non-zero because one refused; the signed body reached the other.
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(1), "{stdout}");
-    assert!(stdout.contains(&format!("delivered to {} (HTTP 200)", good.addr)), "{stdout}");
-    assert!(stdout.contains(&format!("not delivered to {}: HTTP 410", gone.addr)), "{stdout}");
+    assert!(
+        stdout.contains(&format!("delivered to {} (HTTP 200)", good.addr)),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("not delivered to {}: HTTP 410", gone.addr)),
+        "{stdout}"
+    );
     let got = good.received();
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].json()["type"], "alert.test");
-    assert_eq!(got[0].header("x-bridge-signature"), Some(signed(&got[0].body)));
+    assert_eq!(
+        got[0].header("x-bridge-signature"),
+        Some(signed(&got[0].body))
+    );
 
     // Without webhooks it says what to set.
     let unset = crate::helpers::bridge_command(&t, None, &["alert-test"])

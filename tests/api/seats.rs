@@ -107,7 +107,13 @@ fn ids(list: &Value) -> Vec<i64> {
         .as_array()
         .expect("edges")
         .iter()
-        .map(|e| e["node"]["id"].as_str().expect("id").parse().expect("number"))
+        .map(|e| {
+            e["node"]["id"]
+                .as_str()
+                .expect("id")
+                .parse()
+                .expect("number")
+        })
         .collect()
 }
 
@@ -158,7 +164,10 @@ on_both_engines!(
             "logged out on call, chat and ticket for the last 30 days"
         );
         // Costs, written for Vietnamese readers.
-        assert_eq!(report["seatPrice"], json!({"amount": 350000.0, "currency": "VND", "formatted": "350.000 ₫"}));
+        assert_eq!(
+            report["seatPrice"],
+            json!({"amount": 350000.0, "currency": "VND", "formatted": "350.000 ₫"})
+        );
         assert_eq!(report["monthlyCost"]["formatted"], "3.150.000 ₫");
         assert_eq!(report["reclaimableMonthlyCost"]["amount"], 1_050_000.0);
         assert_eq!(report["reclaimableMonthlyCost"]["formatted"], "1.050.000 ₫");
@@ -167,10 +176,23 @@ on_both_engines!(
         assert_eq!(report["duplicateMonthlyCost"]["formatted"], "700.000 ₫");
         assert_eq!(report["idleMonthlyCost"]["formatted"], "700.000 ₫");
         // A window of 50 days is longer than seat 7 was mirrored.
-        let longer = as_token(&app, READER, "{ seatReport(idleDays: 50) { idleSeats { totalCount } } }").await;
+        let longer = as_token(
+            &app,
+            READER,
+            "{ seatReport(idleDays: 50) { idleSeats { totalCount } } }",
+        )
+        .await;
         assert_eq!(longer["seatReport"]["idleSeats"]["totalCount"], 0);
-        let (_, bad) = app.post(Some(READER), "{ seatReport(idleDays: 0) { currentSeats } }").await;
-        assert!(bad["errors"][0]["message"].as_str().expect("message").contains("idleDays"), "{bad}");
+        let (_, bad) = app
+            .post(Some(READER), "{ seatReport(idleDays: 0) { currentSeats } }")
+            .await;
+        assert!(
+            bad["errors"][0]["message"]
+                .as_str()
+                .expect("message")
+                .contains("idleDays"),
+            "{bad}"
+        );
 
         // The download has the same rows, for read tokens only.
         let csv = app
@@ -182,13 +204,14 @@ on_both_engines!(
             .expect("CSV");
         assert_eq!(csv.status(), StatusCode::OK);
         let text = csv.text().await.expect("text");
-        let rows: Vec<(String, String)> = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes())
-            .records()
-            .map(|r| {
-                let r = r.expect("a record");
-                (r[0].to_string(), r[2].to_string())
-            })
-            .collect();
+        let rows: Vec<(String, String)> =
+            csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes())
+                .records()
+                .map(|r| {
+                    let r = r.expect("a record");
+                    (r[0].to_string(), r[2].to_string())
+                })
+                .collect();
         let expected: Vec<(String, String)> = [
             ("departed_staff", "2"),
             ("orphan", "3"),
@@ -228,7 +251,9 @@ async fn the_seat_page_shows_the_numbers_of_the_graphql_answer_in_chromium() {
     assert!(dom.contains("data-state=\"ready\""), "{dom}");
     let value = |attribute: &str, name: &str| -> String {
         let marker = format!("{attribute}=\"{name}\"");
-        let at = dom.find(&marker).unwrap_or_else(|| panic!("{marker} on the page"));
+        let at = dom
+            .find(&marker)
+            .unwrap_or_else(|| panic!("{marker} on the page"));
         let tag_end = at + dom[at..].find('>').expect("tag end");
         let tag_start = dom[..at].rfind('<').expect("tag start");
         let tag = &dom[tag_start..tag_end];
@@ -244,16 +269,33 @@ async fn the_seat_page_shows_the_numbers_of_the_graphql_answer_in_chromium() {
         }
     };
     for name in ["currentSeats", "matchedSeats", "reclaimableSeats"] {
-        assert_eq!(value("data-count", name), report[name].to_string(), "{name}");
+        assert_eq!(
+            value("data-count", name),
+            report[name].to_string(),
+            "{name}"
+        );
     }
-    for list in ["departedStaffSeats", "orphanSeats", "duplicateSeats", "idleSeats"] {
-        assert_eq!(value("data-count", list), report[list]["totalCount"].to_string(), "{list}");
+    for list in [
+        "departedStaffSeats",
+        "orphanSeats",
+        "duplicateSeats",
+        "idleSeats",
+    ] {
+        assert_eq!(
+            value("data-count", list),
+            report[list]["totalCount"].to_string(),
+            "{list}"
+        );
         let rows = dom
             .split(&format!("<tbody data-list=\"{list}\""))
             .nth(1)
             .and_then(|rest| rest.split("</tbody>").next())
             .expect("the list's table");
-        assert_eq!(rows.matches("data-agent-id=").count(), ids(&report[list]).len(), "{list}");
+        assert_eq!(
+            rows.matches("data-agent-id=").count(),
+            ids(&report[list]).len(),
+            "{list}"
+        );
     }
     for (name, field) in [
         ("monthlyCost", "monthlyCost"),
