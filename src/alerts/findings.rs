@@ -73,26 +73,16 @@ pub async fn raise_for_changes(
         return Ok(0);
     }
 
-    let agent_ids: BTreeSet<i64> = unmatched
+    // Every seat's domain (narrow), then the full rows of only the seats the events name.
+    let all: Vec<i64> = unmatched
         .iter()
         .chain(&review)
         .chain(departed.keys())
         .copied()
-        .collect();
-    let agents: HashMap<i64, agent::Model> =
-        store::agents::by_ids(db, &agent_ids.into_iter().collect::<Vec<_>>())
-            .await?
-            .into_iter()
-            .map(|a| (a.id, a))
-            .collect();
-    let employee_ids: Vec<i64> = departed.values().copied().collect();
-    let employees: HashMap<i64, employee::Model> = store::employees::by_ids(db, &employee_ids)
-        .await?
+        .collect::<BTreeSet<i64>>()
         .into_iter()
-        .map(|e| (e.id, e))
         .collect();
-
-    let mut raised = 0;
+    let domains = store::agents::domains(db, &all).await?;
     // Each kind's seats: (agent, the employee its row names).
     type Seats = Vec<(i64, Option<i64>)>;
     let lists: [(AlertKind, Seats); 3] = [
@@ -109,33 +99,68 @@ pub async fn raise_for_changes(
             review.iter().map(|a| (*a, None)).collect(),
         ),
     ];
-    for (kind, seats) in lists {
-        let mut by_domain: BTreeMap<&str, Vec<AlertRow>> = BTreeMap::new();
+    // (kind, domain) → (how many seats, the first MAX_ROWS of them).
+    let mut events: BTreeMap<(usize, &str), (usize, Seats)> = BTreeMap::new();
+    for (n, (_, seats)) in lists.iter().enumerate() {
         for (agent_id, employee_id) in seats {
-            let Some(agent) = agents.get(&agent_id) else {
+            let Some(domain) = domains.get(agent_id) else {
                 continue;
             };
-            let status = changes
-                .links
-                .iter()
-                .find(|c| c.agent_id == agent_id)
-                .map_or(MatchStatus::Matched, |c| c.new.status);
-            let employee = employee_id.and_then(|id| employees.get(&id));
-            by_domain
-                .entry(agent.domain.as_str())
-                .or_default()
-                .push(row(agent, status, employee));
+            let (count, named) = events.entry((n, domain.as_str())).or_default();
+            *count += 1;
+            if named.len() < MAX_ROWS {
+                named.push((*agent_id, *employee_id));
+            }
         }
-        for (domain, mut rows) in by_domain {
-            let seats = rows.len();
-            rows.truncate(MAX_ROWS);
-            let mut alert = Alert::new(kind, Some(domain.to_string()), seats_summary(kind, seats))
-                .count("seats", seats);
-            alert.rows = rows;
-            alert.run_id = changes.run_id;
-            store::alerts::raise(db, &alert, at).await?;
-            raised += 1;
-        }
+    }
+    let named: Vec<i64> = events
+        .values()
+        .flat_map(|(_, seats)| seats.iter().map(|(a, _)| *a))
+        .collect();
+    let agents: HashMap<i64, agent::Model> = store::agents::by_ids(db, &named)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect();
+    let employee_ids: Vec<i64> = events
+        .values()
+        .flat_map(|(_, seats)| seats.iter().filter_map(|(_, e)| *e))
+        .collect();
+    let employees: HashMap<i64, employee::Model> = store::employees::by_ids(db, &employee_ids)
+        .await?
+        .into_iter()
+        .map(|e| (e.id, e))
+        .collect();
+    let status_of: HashMap<i64, MatchStatus> = changes
+        .links
+        .iter()
+        .map(|c| (c.agent_id, c.new.status))
+        .collect();
+
+    let mut raised = 0;
+    for ((n, domain), (count, seats)) in events {
+        let kind = lists[n].0;
+        let rows = seats
+            .iter()
+            .filter_map(|(agent_id, employee_id)| {
+                let agent = agents.get(agent_id)?;
+                let status = status_of
+                    .get(agent_id)
+                    .copied()
+                    .unwrap_or(MatchStatus::Matched);
+                Some(row(
+                    agent,
+                    status,
+                    employee_id.and_then(|id| employees.get(&id)),
+                ))
+            })
+            .collect();
+        let mut alert = Alert::new(kind, Some(domain.to_string()), seats_summary(kind, count))
+            .count("seats", count);
+        alert.rows = rows;
+        alert.run_id = changes.run_id;
+        store::alerts::raise(db, &alert, at).await?;
+        raised += 1;
     }
     Ok(raised)
 }

@@ -97,6 +97,26 @@ pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<agent:
     Ok(rows)
 }
 
+/// The CareSoft domain of each of `ids`: two narrow columns, for grouping many agents cheaply.
+pub async fn domains(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<HashMap<i64, String>, DbErr> {
+    let mut out = HashMap::with_capacity(ids.len());
+    for ids in ids.chunks(rows_per_statement(db.get_database_backend(), 1)) {
+        let rows: Vec<(i64, String)> = agent::Entity::find()
+            .select_only()
+            .column(agent::Column::Id)
+            .column(agent::Column::Domain)
+            .filter(agent::Column::Id.is_in(ids.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
 /// Whether an agent with this id was ever mirrored.
 pub async fn exists(db: &impl ConnectionTrait, id: i64) -> Result<bool, DbErr> {
     Ok(agent::Entity::find_by_id(id).one(db).await?.is_some())

@@ -222,14 +222,22 @@ pub async fn write(
     Ok(())
 }
 
-/// The HR status of each of `ids`.
+/// The HR status of each of `ids`: two narrow columns.
 pub async fn statuses(
     db: &impl ConnectionTrait,
     ids: &[i64],
 ) -> Result<HashMap<i64, crate::domain::EmployeeStatus>, DbErr> {
-    Ok(by_ids(db, ids)
-        .await?
-        .into_iter()
-        .map(|e| (e.id, e.status))
-        .collect())
+    let mut out = HashMap::with_capacity(ids.len());
+    for ids in ids.chunks(rows_per_statement(db.get_database_backend(), 1)) {
+        let rows: Vec<(i64, crate::domain::EmployeeStatus)> = employee::Entity::find()
+            .select_only()
+            .column(employee::Column::Id)
+            .column(employee::Column::Status)
+            .filter(employee::Column::Id.is_in(ids.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(rows);
+    }
+    Ok(out)
 }

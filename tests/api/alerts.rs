@@ -163,6 +163,7 @@ on_both_engines!(
     every_kind_of_run_raises_its_events_and_the_receiver_gets_them_signed,
     |t: TestDb| async move {
         // Arrange: three seats, no HR yet; an HR file the pulls read; one signed JSON webhook.
+        let engine = format!("{:?}", t.backend());
         let receiver = Receiver::start(&[]).await;
         let hr = tempfile::NamedTempFile::new().expect("an HR file");
         let caresoft = StandIn::start().await;
@@ -327,7 +328,7 @@ on_both_engines!(
             })
             .collect();
         eprintln!(
-            "commit-to-receiver delay over {} events: median {:.1} ms, max {:.1} ms",
+            "{engine}: commit-to-receiver delay over {} events: median {:.1} ms, max {:.1} ms",
             delays.len(),
             median(delays.clone()),
             delays.iter().copied().fold(0.0, f64::max)
