@@ -171,7 +171,15 @@ impl Application {
         if let Some((url, db, events)) = self.relay {
             tokio::spawn(relay_postgres(url, db, events, shutdown.clone()));
         }
-        let delivery = tokio::spawn(self.alerts.run(self.events, shutdown.clone()));
+        // Without webhooks there is nobody to deliver to: a worker would only claim the events and plan
+        // nothing, so that a replica with webhooks could never send them.
+        let delivery = match self.alerts.settings().webhooks.is_empty() {
+            true => {
+                tracing::info!("alert delivery off: no BRIDGE_ALERT_WEBHOOKS");
+                None
+            }
+            false => Some(tokio::spawn(self.alerts.run(self.events, shutdown.clone()))),
+        };
         let stop = shutdown.clone();
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(async move { stop.cancelled().await })
@@ -180,7 +188,9 @@ impl Application {
         for task in schedulers {
             let _ = task.await;
         }
-        let _ = delivery.await;
+        if let Some(delivery) = delivery {
+            let _ = delivery.await;
+        }
         Ok(())
     }
 }

@@ -215,7 +215,7 @@
   function readIdleDays() {
     const input = $('#idle-days');
     const value = Math.round(Number(input.value));
-    const days = Number.isFinite(value) && value > 0 ? Math.min(365, value) : 30;
+    const days = Number.isFinite(value) && value > 0 ? Math.min(3650, value) : 30;
     input.value = String(days);
     return days;
   }

@@ -227,10 +227,25 @@ impl Deliverer {
         });
         let attempts = join_all(posts).await;
         let mut outcomes = Vec::with_capacity(attempts.len());
+        // Every attempt is recorded even when one record fails (the database blinked): a post that went
+        // out and is not written down is posted again when its lease runs out.
+        let mut first_error = None;
         for (delivery, attempt) in leased.iter().zip(attempts) {
-            let txn = store::begin_bookkeeping(&self.db).await?;
-            let kept = store::alerts::record(&*txn, delivery.id, &token, &attempt).await?;
-            txn.commit().await?;
+            let recorded = async {
+                let txn = store::begin_bookkeeping(&self.db).await?;
+                let kept = store::alerts::record(&*txn, delivery.id, &token, &attempt).await?;
+                txn.commit().await?;
+                Ok::<_, DbErr>(kept)
+            }
+            .await;
+            let kept = match recorded {
+                Ok(kept) => kept,
+                Err(err) => {
+                    tracing::warn!(delivery = delivery.id, error = %err, "an alert attempt could not be recorded");
+                    first_error.get_or_insert(err);
+                    continue;
+                }
+            };
             if !kept {
                 tracing::warn!(
                     delivery = delivery.id,
@@ -258,7 +273,10 @@ impl Deliverer {
                 error: attempt.error.clone(),
             });
         }
-        Ok(outcomes)
+        match first_error {
+            Some(err) => Err(err),
+            None => Ok(outcomes),
+        }
     }
 
     /// Posts one delivery once.
@@ -285,14 +303,16 @@ impl Deliverer {
         };
         let Some(webhook) = webhook else {
             // Another replica planned it for a webhook this one is not configured with: leave it to that
-            // one, a little later.
+            // one, a little later, unless it has waited long enough for a replica that may never come (the
+            // webhook was taken out of the configuration).
+            let error = format!("{} is not among this replica's webhooks", delivery.target);
+            if attempts >= self.settings.max_attempts || at - event.at > MAX_AGE {
+                return given_up(format!("{error}; given up"));
+            }
             return Attempted {
                 at,
                 status_code: None,
-                error: Some(format!(
-                    "{} is not among this replica's webhooks",
-                    delivery.target
-                )),
+                error: Some(error),
                 duration_ms: 0,
                 status: DeliveryStatus::Pending,
                 next_attempt_at: Some(at + chrono::Duration::seconds(30)),
@@ -347,7 +367,7 @@ impl Deliverer {
                         "no answer within {}",
                         humantime::format_duration(self.settings.timeout)
                     ),
-                    false => err.without_url().to_string(),
+                    false => crate::caresoft::describe_transport_error(&err.without_url()),
                 };
                 (None, Some(error), true, None)
             }
@@ -405,3 +425,4 @@ impl Deliverer {
             .min(self.settings.retry_max)
     }
 }
+

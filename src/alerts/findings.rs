@@ -56,6 +56,11 @@ pub async fn raise_for_changes(
         .links
         .iter()
         .filter(|c| c.new.status == MatchStatus::Matched)
+        // A link rewritten to the same employee (a manual link confirming the computed one, say) is not
+        // news: the seat was reported when it first matched them.
+        .filter(|c| {
+            c.old_status != Some(MatchStatus::Matched) || c.old_employee_id != c.new.employee_id
+        })
         .filter_map(|c| c.new.employee_id.map(|e| (c.agent_id, e)))
         .collect();
     let matched_to: Vec<i64> = matched.iter().map(|(_, e)| *e).collect();

@@ -62,15 +62,23 @@ fn more(event: &Event) -> Option<usize> {
 
 /// The plain text of Slack and Google Chat messages (both read `*bold*`).
 fn text(event: &Event) -> String {
-    let mut text = format!("*{}*\n{}", title(event), event.summary);
+    let mut text = format!("*{}*\n{}", escape(&title(event)), escape(&event.summary));
     for row in &event.rows {
         text.push_str("\n• ");
-        text.push_str(&row_line(row));
+        text.push_str(&escape(&row_line(row)));
     }
     if let Some(more) = more(event) {
         text.push_str(&format!("\n… and {more} more"));
     }
     text
+}
+
+/// Text as Slack and Google Chat want it: both read `<…>` as a link or a mention, so a name written
+/// `<b>Thảo` or `A & B` in HR must reach them as `&lt;b&gt;Thảo` and `A &amp; B`.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// A Teams Adaptive Card in the message envelope workflow webhooks take.
@@ -169,6 +177,16 @@ mod tests {
                 .contains("Đặng"),
             "not escaped"
         );
+    }
+
+    #[test]
+    fn chat_text_escapes_what_slack_reads_as_links_and_mentions() {
+        let payload = payload().replace("Đặng Phương Thu Thảo", "<!channel> Thảo & Co");
+        let body = body(Shape::Slack, &payload).expect("body");
+        let value: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        let text = value["text"].as_str().expect("text");
+        assert!(text.contains("NV1 &lt;!channel&gt; Thảo &amp; Co"), "{text}");
+        assert!(!text.contains("<!channel>"), "{text}");
     }
 
     #[test]

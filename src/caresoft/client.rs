@@ -2,7 +2,6 @@
 //! (backoff from `backon`, `Retry-After`, fallback host) and paging across `numFound`.
 
 use std::collections::HashSet;
-use std::error::Error as _;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
@@ -441,8 +440,9 @@ fn transport_failure(error: reqwest::Error) -> AttemptError {
     })
 }
 
-/// reqwest's top-level message is generic ("error sending request"); the cause chain says what happened.
-fn describe_transport_error(error: &reqwest::Error) -> String {
+/// An error with its causes: reqwest's top-level message is generic ("error sending request"); the cause
+/// chain says what happened ("…: tcp connect error: Connection refused").
+pub(crate) fn describe_transport_error(error: &dyn std::error::Error) -> String {
     let mut detail = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

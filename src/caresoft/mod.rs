@@ -17,6 +17,7 @@ use futures_util::future::BoxFuture;
 
 pub use agent::Agent;
 pub use client::CareSoftClient;
+pub(crate) use client::describe_transport_error;
 pub use config::{ClientConfig, DEFAULT_BASE_URL};
 pub use error::CareSoftError;
 

@@ -116,18 +116,24 @@ async fn reload(ctx: &Context<'_>, agent_id: i64) -> async_graphql::Result<Agent
 
 #[Object]
 impl Mutation {
-    /// Runs a sync of CareSoft's agents now and returns its run (waits if a run is already going on).
-    /// `allowMassRemoval` applies a sync that would remove more than `BRIDGE_MAX_REMOVAL` of the agents.
     /// Sends a test alert to every configured webhook (admin); the event, its deliveries PENDING until the
     /// delivery worker of `serve` posts them (see `alerts`).
     #[graphql(guard = "AdminOnly")]
     async fn test_alert(&self, ctx: &Context<'_>) -> async_graphql::Result<AlertEvent> {
         let deliverer = ctx.data_unchecked::<Deliverer>();
+        if deliverer.settings().webhooks.is_empty() {
+            return Err(ApiError::bad_input(
+                "no webhook to test: alerts are off until BRIDGE_ALERT_WEBHOOKS names one",
+            )
+            .into());
+        }
         let event = deliverer.raise_test("testAlert").await.or_internal()?;
         let db = ctx.data_unchecked::<DatabaseConnection>();
         alerts::one(db, event).await.or_internal()
     }
 
+    /// Runs a sync of CareSoft's agents now and returns its run (waits if a run is already going on).
+    /// `allowMassRemoval` applies a sync that would remove more than `BRIDGE_MAX_REMOVAL` of the agents.
     #[graphql(guard = "AdminOnly")]
     async fn sync_now(
         &self,

@@ -21,7 +21,7 @@ use super::types::{
 use crate::domain;
 use crate::hr::HrPuller;
 use crate::reconcile::overrides;
-use crate::seats::Lists;
+use crate::seats::{DEFAULT_IDLE_DAYS, Lists};
 use crate::store::{self, AgentFilter, EmployeeFilter};
 use crate::sync::Syncer;
 
@@ -303,9 +303,9 @@ impl Query {
     async fn seat_report(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 30)] idle_days: i32,
+        #[graphql(default_with = "Some(DEFAULT_IDLE_DAYS)")] idle_days: Option<i32>,
     ) -> async_graphql::Result<SeatReport> {
-        let lists = Lists::new(idle_days, Utc::now()).map_err(ApiError::bad_input)?;
+        let lists = Lists::new(idle_days.unwrap_or(DEFAULT_IDLE_DAYS), Utc::now()).map_err(ApiError::bad_input)?;
         Ok(SeatReport {
             lists,
             price: ctx.data_unchecked::<SeatPrice>().0.clone(),

@@ -173,6 +173,8 @@ pub struct LinkChange {
     pub agent_id: i64,
     /// The status before; `None` for an agent that had no link row (seen for the first time).
     pub old_status: Option<MatchStatus>,
+    /// The employee the link named before.
+    pub old_employee_id: Option<i64>,
     pub new: Link,
 }
 
@@ -285,6 +287,7 @@ pub async fn recompute<C: ConnectionTrait>(
             changes.push(LinkChange {
                 agent_id: *agent_id,
                 old_status: old.map(|l| l.status),
+                old_employee_id: old.and_then(|l| l.employee_id),
                 new: decision.link.clone(),
             });
         }

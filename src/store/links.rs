@@ -142,19 +142,32 @@ pub async fn seats(
     db: &impl ConnectionTrait,
     employee_ids: &[i64],
 ) -> Result<HashMap<i64, Vec<agent::Model>>, DbErr> {
-    let links = agent_link::Entity::find()
-        .filter(agent_link::Column::EmployeeId.is_in(employee_ids.iter().copied()))
-        .filter(agent_link::Column::Status.eq(MatchStatus::Matched))
-        .all(db)
-        .await?;
-    let agents: HashMap<i64, agent::Model> = agent::Entity::find()
-        .filter(agent::Column::Id.is_in(links.iter().map(|l| l.agent_id)))
-        .filter(is_current(agent::Entity))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|a| (a.id, a))
-        .collect();
+    // An import that terminates a whole department names thousands: in chunks under the engine's limit
+    // on bound parameters.
+    let per_statement = rows_per_statement(db.get_database_backend(), 1).saturating_sub(8).max(1);
+    let mut links = Vec::new();
+    for ids in employee_ids.chunks(per_statement) {
+        links.extend(
+            agent_link::Entity::find()
+                .filter(agent_link::Column::EmployeeId.is_in(ids.iter().copied()))
+                .filter(agent_link::Column::Status.eq(MatchStatus::Matched))
+                .all(db)
+                .await?,
+        );
+    }
+    let agent_ids: Vec<i64> = links.iter().map(|l| l.agent_id).collect();
+    let mut agents: HashMap<i64, agent::Model> = HashMap::with_capacity(agent_ids.len());
+    for ids in agent_ids.chunks(per_statement) {
+        agents.extend(
+            agent::Entity::find()
+                .filter(agent::Column::Id.is_in(ids.iter().copied()))
+                .filter(is_current(agent::Entity))
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|a| (a.id, a)),
+        );
+    }
     let mut out: HashMap<i64, Vec<agent::Model>> =
         employee_ids.iter().map(|id| (*id, Vec::new())).collect();
     for link in links {

@@ -229,8 +229,10 @@ pub async fn by_id(
     sync_run::Entity::find_by_id(run_id).one(db).await
 }
 
-/// The latest run of `source` in `domain` before run `before` that ended (succeeded, failed, refused or
-/// was interrupted; dry runs and running ones are not endings of the mirror's state).
+/// The latest run of `source` in `domain` before run `before` that ended (succeeded, failed or was
+/// refused). Dry runs and running ones are not endings of the mirror's state, and neither is an
+/// interrupted run: a streak of failures looks through a restart, so a failure that goes on after one is
+/// not announced again.
 pub async fn previous_end(
     db: &impl ConnectionTrait,
     source: SyncSource,
@@ -245,7 +247,6 @@ pub async fn previous_end(
             SyncOutcome::Succeeded,
             SyncOutcome::Failed,
             SyncOutcome::Refused,
-            SyncOutcome::Interrupted,
         ]))
         .order_by_desc(sync_run::Column::Id)
         .one(db)

@@ -236,6 +236,25 @@ on_both_engines!(
         assert_eq!(departed["rows"][0]["employee_code"], "NV1");
         assert_eq!(departed["rows"][0]["full_name"], "Đặng Thu Thảo");
 
+        // 3b. HR rewrites her email; her seat now matches her by phone. Same seat, same person: no news
+        //     (and none when step 5 restores the email and the match goes back to it).
+        write_hr(
+            "employee_code,full_name,email,phone,department,status\n\
+             NV1,Đặng Thu Thảo,thao@other.vn,0900000001,CSKH,terminated\n\
+             NV2,Lê Văn Hai,agent2@acme.vn,,CSKH,active\n\
+             NV3,Lê Văn Ba,agent2@acme.vn,,CSKH,active\n",
+        );
+        assert_eq!(admin(&app, pull).await["syncHrNow"]["outcome"], "SUCCEEDED");
+        let seat = admin(
+            &app,
+            "{ agent(id: 1) { matchStatus matchedBy employee { employeeCode } } }",
+        )
+        .await;
+        assert_eq!(
+            seat["agent"],
+            serde_json::json!({"matchStatus": "MATCHED", "matchedBy": "PHONE", "employee": {"employeeCode": "NV1"}})
+        );
+
         // 4. CareSoft fails twice (one alert: the second is the same failure), empties its list (refused),
         //    then answers again (recovered).
         app.caresoft.respond(ResponseTemplate::new(500)).await;
@@ -262,7 +281,13 @@ on_both_engines!(
         );
         assert_eq!(admin(&app, pull).await["syncHrNow"]["outcome"], "SUCCEEDED");
 
-        let got = received(&receiver, 9).await;
+        // The worker posts what is due at once, concurrently: receivers order by the event's time, and
+        // so does this test.
+        let mut got = received(&receiver, 9).await;
+        got.sort_by_key(|r| {
+            let event = r.json();
+            (event["at"].as_str().map(String::from), event["id"].as_str().map(String::from))
+        });
         assert_eq!(
             types(&got),
             [
@@ -493,13 +518,16 @@ async fn two_replicas_on_postgres_deliver_each_event_exactly_once() {
     let Some(t) = TestDb::postgres().await else {
         return;
     };
-    // Arrange: two `serve` replicas on one database and one slow receiver, so their workers overlap.
+    // Arrange: two `serve` replicas on one database and one slow receiver, so their workers overlap; and
+    // a third replica without webhooks, which must leave the events to the other two.
     let receiver = Receiver::start(&[Answer::Hang(Duration::from_millis(300)); 40]).await;
     let caresoft = StandIn::start().await;
-    let mut vars = caresoft.serve_vars(&t.url, "0");
+    let quiet = caresoft.serve_vars(&t.url, "0");
+    let mut vars = quiet.clone();
     vars.push(("BRIDGE_ALERT_WEBHOOKS", receiver.url()));
     let a = ServeProcess::start("replica-a", &vars).await;
     let b = ServeProcess::start("replica-b", &vars).await;
+    let c = ServeProcess::start("replica-c", &quiet).await;
 
     // Act: 30 events written as a run in a third process writes them (unplanned, no replica woken).
     let http = reqwest::Client::new();
@@ -540,6 +568,20 @@ async fn two_replicas_on_postgres_deliver_each_event_exactly_once() {
     assert_eq!(got, 32);
     let posted = a.logged("alert delivered") + b.logged("alert delivered");
     assert_eq!(posted, 32, "{}\n{}", a.log(), b.log());
+    assert_eq!(c.logged("alert delivery off"), 1, "{}", c.log());
+    let (_, refused) = graphql_post(
+        &http,
+        &c.url("/graphql"),
+        None,
+        "mutation { testAlert { id } }",
+    )
+    .await;
+    assert!(
+        refused["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("BRIDGE_ALERT_WEBHOOKS")),
+        "{refused}"
+    );
 }
 
 on_both_engines!(
