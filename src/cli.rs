@@ -314,7 +314,11 @@ async fn alert_test(settings: &Settings) -> ExitStatus {
     let mut failed = 0;
     // A running `serve` woken by the same event may have leased some deliveries first: they are its to
     // post, and this command says so rather than counting them as sent.
-    let elsewhere = settings.alerts.webhooks.len().saturating_sub(outcomes.len());
+    let elsewhere = settings
+        .alerts
+        .webhooks
+        .len()
+        .saturating_sub(outcomes.len());
     for outcome in &outcomes {
         let answer = outcome
             .status_code

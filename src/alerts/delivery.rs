@@ -425,4 +425,3 @@ impl Deliverer {
             .min(self.settings.retry_max)
     }
 }
-

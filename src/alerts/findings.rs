@@ -56,7 +56,7 @@ pub async fn raise_for_changes(
         .links
         .iter()
         .filter(|c| c.new.status == MatchStatus::Matched)
-        // A link rewritten to the same employee (a manual link confirming the computed one, say) is not
+        // A link rewritten to the same employee (matched by phone once HR changed the email, say) is not
         // news: the seat was reported when it first matched them.
         .filter(|c| {
             c.old_status != Some(MatchStatus::Matched) || c.old_employee_id != c.new.employee_id

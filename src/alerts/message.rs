@@ -185,7 +185,10 @@ mod tests {
         let body = body(Shape::Slack, &payload).expect("body");
         let value: serde_json::Value = serde_json::from_slice(&body).expect("json");
         let text = value["text"].as_str().expect("text");
-        assert!(text.contains("NV1 &lt;!channel&gt; Thảo &amp; Co"), "{text}");
+        assert!(
+            text.contains("NV1 &lt;!channel&gt; Thảo &amp; Co"),
+            "{text}"
+        );
         assert!(!text.contains("<!channel>"), "{text}");
     }
 

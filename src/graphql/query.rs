@@ -305,7 +305,8 @@ impl Query {
         ctx: &Context<'_>,
         #[graphql(default_with = "Some(DEFAULT_IDLE_DAYS)")] idle_days: Option<i32>,
     ) -> async_graphql::Result<SeatReport> {
-        let lists = Lists::new(idle_days.unwrap_or(DEFAULT_IDLE_DAYS), Utc::now()).map_err(ApiError::bad_input)?;
+        let lists = Lists::new(idle_days.unwrap_or(DEFAULT_IDLE_DAYS), Utc::now())
+            .map_err(ApiError::bad_input)?;
         Ok(SeatReport {
             lists,
             price: ctx.data_unchecked::<SeatPrice>().0.clone(),

@@ -144,7 +144,9 @@ pub async fn seats(
 ) -> Result<HashMap<i64, Vec<agent::Model>>, DbErr> {
     // An import that terminates a whole department names thousands: in chunks under the engine's limit
     // on bound parameters.
-    let per_statement = rows_per_statement(db.get_database_backend(), 1).saturating_sub(8).max(1);
+    let per_statement = rows_per_statement(db.get_database_backend(), 1)
+        .saturating_sub(8)
+        .max(1);
     let mut links = Vec::new();
     for ids in employee_ids.chunks(per_statement) {
         links.extend(

@@ -25,6 +25,7 @@ use crate::on_both_engines;
 
 const ADMIN: &str = "admin-s3cret";
 const SECRET: &str = "webhook-s3cret";
+const TEST_ALERT: &str = "mutation { testAlert { id } }";
 
 /// How the receiver answers one request.
 #[derive(Debug, Clone, Copy)]
@@ -286,7 +287,10 @@ on_both_engines!(
         let mut got = received(&receiver, 9).await;
         got.sort_by_key(|r| {
             let event = r.json();
-            (event["at"].as_str().map(String::from), event["id"].as_str().map(String::from))
+            (
+                event["at"].as_str().map(String::from),
+                event["id"].as_str().map(String::from),
+            )
         });
         assert_eq!(
             types(&got),
@@ -543,13 +547,7 @@ async fn two_replicas_on_postgres_deliver_each_event_exactly_once() {
     }
     // And two test alerts, one through each replica.
     for replica in [&a, &b] {
-        let (status, body) = graphql_post(
-            &http,
-            &replica.url("/graphql"),
-            None,
-            "mutation { testAlert { id } }",
-        )
-        .await;
+        let (status, body) = graphql_post(&http, &replica.url("/graphql"), None, TEST_ALERT).await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
 
@@ -569,13 +567,7 @@ async fn two_replicas_on_postgres_deliver_each_event_exactly_once() {
     let posted = a.logged("alert delivered") + b.logged("alert delivered");
     assert_eq!(posted, 32, "{}\n{}", a.log(), b.log());
     assert_eq!(c.logged("alert delivery off"), 1, "{}", c.log());
-    let (_, refused) = graphql_post(
-        &http,
-        &c.url("/graphql"),
-        None,
-        "mutation { testAlert { id } }",
-    )
-    .await;
+    let (_, refused) = graphql_post(&http, &c.url("/graphql"), None, TEST_ALERT).await;
     assert!(
         refused["errors"][0]["message"]
             .as_str()
@@ -595,13 +587,7 @@ on_both_engines!(
         vars.push(("BRIDGE_ALERT_TIMEOUT", "2s".to_string()));
         let mut first = ServeProcess::start("first", &vars).await;
         let http = reqwest::Client::new();
-        let (_, body) = graphql_post(
-            &http,
-            &first.url("/graphql"),
-            None,
-            "mutation { testAlert { id } }",
-        )
-        .await;
+        let (_, body) = graphql_post(&http, &first.url("/graphql"), None, TEST_ALERT).await;
         let event = body["data"]["testAlert"]["id"]
             .as_str()
             .expect("id")
