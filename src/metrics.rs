@@ -64,7 +64,7 @@ fn describe() {
     );
     metrics::describe_counter!(
         "caresoft_bridge_caresoft_requests_total",
-        "CareSoft API request attempts, by outcome."
+        "CareSoft API request attempts, by list (agents, groups) and outcome."
     );
     metrics::describe_histogram!(
         "caresoft_bridge_http_request_duration_seconds",
@@ -124,7 +124,7 @@ pub async fn track_http(request: Request, next: Next) -> Response {
 
 /// Reads the database gauges from the store's rules; a failure is logged and leaves the previous values.
 async fn refresh_gauges(db: &DatabaseConnection) {
-    match store::agents::status_totals(db, None).await {
+    match store::agents::status_totals(db, None, None).await {
         Ok(totals) => {
             // Every combination is set, zeros included, so a status that empties does not keep its old value.
             for ((channel, _), counts) in store::agents::CHANNEL_COLUMNS.iter().zip(totals) {
@@ -149,7 +149,7 @@ async fn refresh_gauges(db: &DatabaseConnection) {
         }
     }
     for source in SyncSource::ALL {
-        match store::runs::last_success(db, *source).await {
+        match store::runs::last_success(db, *source, None).await {
             Ok(Some(last)) => metrics::gauge!("caresoft_bridge_last_success_timestamp_seconds", "source" => source.as_str())
                 .set(last.finished_at.timestamp_millis() as f64 / 1000.0),
             Ok(None) => {}

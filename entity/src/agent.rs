@@ -1,4 +1,4 @@
-//! `agents`: the mirror of CareSoft's agent list, one row per CareSoft agent id, never deleted.
+//! `agents`: the mirror of CareSoft's agent lists, one row per domain and CareSoft agent id, never deleted.
 
 use sea_orm::entity::prelude::*;
 
@@ -7,7 +7,8 @@ use crate::vocabulary::ChannelStatus;
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "agents")]
 pub struct Model {
-    /// CareSoft's agent id.
+    /// The mirror's key: CareSoft's agent id, unless another domain's agent already holds that id (then
+    /// a key of its own, see `caresoft_bridge::sync::keys`). Never changes once given.
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: i64,
     /// The CareSoft domain (tenant) the agent was read from.
@@ -47,6 +48,8 @@ pub struct Model {
     pub fingerprint: Option<i64>,
     /// Username, email, phone and extension folded for search (`crate::search`).
     pub search_text: String,
+    /// The id CareSoft gave the agent, unique within its domain.
+    pub caresoft_id: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

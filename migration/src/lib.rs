@@ -18,6 +18,7 @@ mod m20261202_000005_add_foreign_keys;
 mod m20261202_000006_add_employee_given_name;
 mod m20261202_000007_create_write_version;
 mod m20261202_000008_create_alerts;
+mod m20261203_000001_add_domains_and_groups;
 
 /// All migrations, oldest first.
 #[derive(Debug)]
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000006_add_employee_given_name::Migration),
             Box::new(m20261202_000007_create_write_version::Migration),
             Box::new(m20261202_000008_create_alerts::Migration),
+            Box::new(m20261203_000001_add_domains_and_groups::Migration),
         ]
     }
 }

@@ -295,7 +295,11 @@ pub async fn raise_if_stale(
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
     let limit = chrono::Duration::from_std(interval * 2).unwrap_or(chrono::Duration::MAX);
-    let since = match store::runs::last_success(db, source).await? {
+    let scope = match source {
+        SyncSource::Caresoft => Some(domain),
+        SyncSource::Hr => None,
+    };
+    let since = match store::runs::last_success(db, source, scope).await? {
         Some(last) => Some(last.finished_at),
         None => store::runs::first_run(db, source, domain)
             .await?

@@ -45,3 +45,14 @@ impl Agent {
             .or(self.login_status.as_deref())
     }
 }
+
+/// One CareSoft group ("bộ phận", a department) of `GET /{domain}/api/v1/groups`, decoded and validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    /// `group_id`: the id agents carry as their `group_id`.
+    pub id: i64,
+    /// `group_name`.
+    pub name: Option<String>,
+    /// Creation time, read in the configured CareSoft time zone.
+    pub created_at: Option<DateTime<Utc>>,
+}

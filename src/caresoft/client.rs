@@ -1,5 +1,6 @@
-//! The HTTP side of the CareSoft client: one `reqwest::Client`, the request for one page, the retry loop
-//! (backoff from `backon`, `Retry-After`, fallback host) and paging across `numFound`.
+//! The HTTP side of the CareSoft client: one `reqwest::Client`, the request for one page of a list endpoint
+//! (`/agents`, `/groups`), the retry loop (backoff from `backon`, `Retry-After`, fallback host) and paging
+//! across `numFound`.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -10,14 +11,15 @@ use futures_util::StreamExt;
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue, RETRY_AFTER};
 use reqwest::{RequestBuilder, Response, StatusCode};
 use secrecy::ExposeSecret;
+use serde::de::DeserializeOwned;
 use tracing::{Instrument, field};
 use url::Url;
 
-use super::agent::Agent;
+use super::agent::{Agent, Group};
 use super::config::ClientConfig;
 use super::error::CareSoftError;
 use super::retry::{Wait, choose_wait, parse_retry_after};
-use super::wire::{AgentsPage, decode_page, error_excerpt};
+use super::wire::{Page, WireAgent, WireGroup, decode_page, error_excerpt};
 
 /// CareSoft's largest page size on list endpoints.
 const PAGE_SIZE: u64 = 500;
@@ -30,11 +32,35 @@ const ERROR_BODY_CAP: usize = 64 * 1024;
 
 const USER_AGENT: &str = concat!("caresoft-bridge/", env!("CARGO_PKG_VERSION"));
 
+/// A list endpoint of CareSoft's API, all read the same way: `{"code":"ok","<name>":[...]}`, paged with
+/// `page`/`count` when the answer reports `numFound`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum List {
+    Agents,
+    Groups,
+}
+
+impl List {
+    /// The last path segment, which is also the key of the list in the answer.
+    fn name(self) -> &'static str {
+        match self {
+            Self::Agents => "agents",
+            Self::Groups => "groups",
+        }
+    }
+}
+
+/// Where one list is read: on the primary host, and on the fallback host when one is configured.
+struct Endpoint {
+    primary: Url,
+    fallback: Option<Url>,
+}
+
 /// The CareSoft REST client. Cheap to share behind an `Arc`; owns one connection pool.
 pub struct CareSoftClient {
     http: reqwest::Client,
-    primary: Url,
-    fallback: Option<Url>,
+    agents: Endpoint,
+    groups: Endpoint,
     /// Built once and marked sensitive, so neither `Debug` nor reqwest's logs print it.
     authorization: HeaderValue,
     backoff: ExponentialBuilder,
@@ -44,8 +70,8 @@ pub struct CareSoftClient {
 impl fmt::Debug for CareSoftClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CareSoftClient")
-            .field("primary", &self.primary.as_str())
-            .field("fallback", &self.fallback.as_ref().map(Url::as_str))
+            .field("primary", &self.agents.primary.as_str())
+            .field("fallback", &self.agents.fallback.as_ref().map(Url::as_str))
             .field("config", &self.config)
             .finish_non_exhaustive()
     }
@@ -77,13 +103,21 @@ impl CareSoftClient {
             return Err(invalid("max_body_bytes must be positive"));
         }
 
-        let primary = agents_endpoint("CARESOFT_BASE_URL", &config.base_url, domain)?;
-        let fallback = match config.fallback_url.as_deref().map(str::trim) {
-            Some(url) if !url.is_empty() => {
-                Some(agents_endpoint("CARESOFT_FALLBACK_URL", url, domain)?)
-            }
-            _ => None,
+        let fallback_url = config
+            .fallback_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|url| !url.is_empty());
+        let endpoint = |list: List| -> Result<Endpoint, CareSoftError> {
+            Ok(Endpoint {
+                primary: list_endpoint("CARESOFT_BASE_URL", &config.base_url, domain, list)?,
+                fallback: fallback_url
+                    .map(|url| list_endpoint("CARESOFT_FALLBACK_URL", url, domain, list))
+                    .transpose()?,
+            })
         };
+        let agents = endpoint(List::Agents)?;
+        let groups = endpoint(List::Groups)?;
 
         let mut authorization =
             HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
@@ -106,8 +140,8 @@ impl CareSoftClient {
 
         Ok(Self {
             http,
-            primary,
-            fallback,
+            agents,
+            groups,
             authorization,
             backoff,
             config,
@@ -121,48 +155,83 @@ impl CareSoftClient {
         fields(domain = %self.config.domain, pages = field::Empty, agents = field::Empty, attempts = field::Empty)
     )]
     pub async fn fetch_agents(&self) -> Result<Vec<Agent>, CareSoftError> {
+        let wire: Vec<WireAgent> = self.fetch_list(List::Agents).await?;
+        let mut seen = HashSet::with_capacity(wire.len());
+        let mut agents = Vec::with_capacity(wire.len());
+        for (index, item) in wire.into_iter().enumerate() {
+            let agent = item.into_agent(index, self.config.timezone)?;
+            if !seen.insert(agent.id) {
+                return Err(CareSoftError::DuplicateAgentId { id: agent.id });
+            }
+            agents.push(agent);
+        }
+        tracing::Span::current().record("agents", agents.len());
+        Ok(agents)
+    }
+
+    /// The whole group list (`GET /{domain}/api/v1/groups`), validated: every group has an id and no id
+    /// appears twice.
+    #[tracing::instrument(
+        name = "caresoft.fetch_groups",
+        skip(self),
+        fields(domain = %self.config.domain, pages = field::Empty, groups = field::Empty, attempts = field::Empty)
+    )]
+    pub async fn fetch_groups(&self) -> Result<Vec<Group>, CareSoftError> {
+        let wire: Vec<WireGroup> = self.fetch_list(List::Groups).await?;
+        let mut seen = HashSet::with_capacity(wire.len());
+        let mut groups = Vec::with_capacity(wire.len());
+        for (index, item) in wire.into_iter().enumerate() {
+            let group = item.into_group(index, self.config.timezone)?;
+            if !seen.insert(group.id) {
+                return Err(CareSoftError::DuplicateGroupId { id: group.id });
+            }
+            groups.push(group);
+        }
+        tracing::Span::current().record("groups", groups.len());
+        Ok(groups)
+    }
+
+    /// Every page of `list`, recording pages and attempts on the caller's span.
+    async fn fetch_list<T: DeserializeOwned>(&self, list: List) -> Result<Vec<T>, CareSoftError> {
         let mut progress = Progress::default();
-        let result = self.fetch_all_pages(&mut progress).await;
+        let result = self.fetch_all_pages(list, &mut progress).await;
         let span = tracing::Span::current();
         span.record("pages", progress.pages);
         span.record("attempts", progress.attempts);
-        if let Ok(agents) = &result {
-            span.record("agents", agents.len());
+        if let Ok(items) = &result {
             tracing::debug!(
+                list = list.name(),
                 pages = progress.pages,
-                agents = agents.len(),
+                items = items.len(),
                 attempts = progress.attempts,
-                "fetched CareSoft agents"
+                "fetched a CareSoft list"
             );
         }
         result
     }
 
-    async fn fetch_all_pages(&self, progress: &mut Progress) -> Result<Vec<Agent>, CareSoftError> {
-        let mut agents: Vec<Agent> = Vec::new();
-        let mut seen = HashSet::new();
+    async fn fetch_all_pages<T: DeserializeOwned>(
+        &self,
+        list: List,
+        progress: &mut Progress,
+    ) -> Result<Vec<T>, CareSoftError> {
+        let mut items: Vec<T> = Vec::new();
         // (numFound, page guard), from the first page: later pages cannot move the goalposts.
         let mut expected: Option<(u64, u64)> = None;
         let mut page: u32 = 1;
         loop {
             progress.pages = page;
-            let body = self.fetch_page(page, progress).await?;
-            let received = body.agents.len();
-            for wire in body.agents {
-                let agent = wire.into_agent(agents.len(), self.config.timezone)?;
-                if !seen.insert(agent.id) {
-                    return Err(CareSoftError::DuplicateAgentId { id: agent.id });
-                }
-                agents.push(agent);
-            }
+            let body: Page<T> = self.fetch_page(list, page, progress).await?;
+            let received = body.items.len();
+            items.extend(body.items);
             if page == 1 {
                 expected = body.num_found.map(|n| (n, n.div_ceil(PAGE_SIZE) + 1));
             }
-            // No numFound: `/agents` answered in one go, as it does for every tenant seen so far.
+            // No numFound: the list answered in one go, as `/agents` does for every tenant seen so far.
             let Some((num_found, max_pages)) = expected else {
                 break;
             };
-            if agents.len() as u64 >= num_found {
+            if items.len() as u64 >= num_found {
                 break;
             }
             // An empty page before numFound, or too many pages: either way the list is incomplete (with
@@ -170,45 +239,56 @@ impl CareSoftClient {
             // partial list would make the sync remove agents that still exist. The next sync starts afresh.
             if received == 0 || u64::from(page) >= max_pages {
                 return Err(CareSoftError::IncompletePaging {
-                    received: agents.len(),
+                    list: list.name(),
+                    received: items.len(),
                     num_found,
                     pages: page,
                 });
             }
             page += 1;
         }
-        Ok(agents)
+        Ok(items)
     }
 
     /// One page, with retries of rate limits, 5xx, timeouts and connection errors.
-    async fn fetch_page(
+    async fn fetch_page<T: DeserializeOwned>(
         &self,
+        list: List,
         page: u32,
         progress: &mut Progress,
-    ) -> Result<AgentsPage, CareSoftError> {
+    ) -> Result<Page<T>, CareSoftError> {
+        let endpoint = match list {
+            List::Agents => &self.agents,
+            List::Groups => &self.groups,
+        };
         let mut delays = (&self.backoff).build();
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
             progress.attempts += 1;
-            let url = match (&self.fallback, progress.on_fallback) {
+            let url = match (&endpoint.fallback, progress.on_fallback) {
                 (Some(fallback), true) => fallback,
-                _ => &self.primary,
+                _ => &endpoint.primary,
             };
             let span = tracing::debug_span!(
                 "caresoft.request",
+                list = list.name(),
                 page,
                 attempt,
                 host = url.host_str().unwrap_or("")
             );
-            let result = self.attempt(url, page).instrument(span).await;
+            let result = self.attempt(list, url, page).instrument(span).await;
             let outcome = match &result {
                 Ok(_) => "ok",
                 Err(AttemptError::Fatal(error)) => error.kind(),
                 Err(AttemptError::Transient(failure)) => failure.kind(),
             };
-            metrics::counter!("caresoft_bridge_caresoft_requests_total", "outcome" => outcome)
-                .increment(1);
+            metrics::counter!(
+                "caresoft_bridge_caresoft_requests_total",
+                "outcome" => outcome,
+                "list" => list.name()
+            )
+            .increment(1);
             let failure = match result {
                 Ok(body) => return Ok(body),
                 Err(AttemptError::Fatal(error)) => return Err(error),
@@ -225,7 +305,7 @@ impl CareSoftClient {
                     Wait::For(delay) => delay,
                     Wait::GiveUp => return Err(failure.into_error(attempt)),
                 };
-            if failure.moves_to_fallback() && self.fallback.is_some() && !progress.on_fallback {
+            if failure.moves_to_fallback() && endpoint.fallback.is_some() && !progress.on_fallback {
                 progress.on_fallback = true;
                 tracing::warn!(reason = %failure, "CareSoft primary host failing; using the fallback host from now on");
             }
@@ -242,20 +322,30 @@ impl CareSoftClient {
     }
 
     /// One request, bounded as a whole (headers and body) by `request_timeout`.
-    async fn attempt(&self, url: &Url, page: u32) -> Result<AgentsPage, AttemptError> {
+    async fn attempt<T: DeserializeOwned>(
+        &self,
+        list: List,
+        url: &Url,
+        page: u32,
+    ) -> Result<Page<T>, AttemptError> {
         let request = self
             .http
             .get(url.clone())
             .query(&[("page", u64::from(page)), ("count", PAGE_SIZE)])
             .header(AUTHORIZATION, self.authorization.clone())
             .header(ACCEPT, "application/json");
-        match tokio::time::timeout(self.config.request_timeout, self.exchange(request)).await {
+        match tokio::time::timeout(self.config.request_timeout, self.exchange(list, request)).await
+        {
             Ok(outcome) => outcome,
             Err(_elapsed) => Err(AttemptError::Transient(Transient::Timeout)),
         }
     }
 
-    async fn exchange(&self, request: RequestBuilder) -> Result<AgentsPage, AttemptError> {
+    async fn exchange<T: DeserializeOwned>(
+        &self,
+        list: List,
+        request: RequestBuilder,
+    ) -> Result<Page<T>, AttemptError> {
         let response = request.send().await.map_err(transport_failure)?;
         let status = response.status();
         if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
@@ -275,7 +365,8 @@ impl CareSoftClient {
                 return Err(AttemptError::Fatal(CareSoftError::BodyTooLarge { limit }));
             }
             let body = read_body(response, limit, Overflow::Fail).await?;
-            return decode_page(status.as_u16(), &body, token).map_err(AttemptError::Fatal);
+            return decode_page(status.as_u16(), &body, token, list.name())
+                .map_err(AttemptError::Fatal);
         }
 
         let retry_after = response
@@ -316,7 +407,7 @@ impl CareSoftClient {
     }
 }
 
-/// Counters of one `fetch_agents` call, recorded on its span.
+/// Counters of one list fetch, recorded on its span.
 #[derive(Debug, Default)]
 struct Progress {
     pages: u32,
@@ -456,8 +547,13 @@ pub(crate) fn describe_transport_error(error: &dyn std::error::Error) -> String 
     detail
 }
 
-/// `{base}/{domain}/api/v1/agents`, whatever the base's trailing slash or path prefix.
-fn agents_endpoint(variable: &str, base: &str, domain: &str) -> Result<Url, CareSoftError> {
+/// `{base}/{domain}/api/v1/{list}`, whatever the base's trailing slash or path prefix.
+fn list_endpoint(
+    variable: &str,
+    base: &str,
+    domain: &str,
+    list: List,
+) -> Result<Url, CareSoftError> {
     let base = base.trim();
     let mut url =
         Url::parse(base).map_err(|e| invalid(format!("{variable} {base:?} is not a URL: {e}")))?;
@@ -471,7 +567,7 @@ fn agents_endpoint(variable: &str, base: &str, domain: &str) -> Result<Url, Care
     url.path_segments_mut()
         .map_err(|()| invalid(format!("{variable} {base:?} cannot be a base URL")))?
         .pop_if_empty()
-        .extend([domain, "api", "v1", "agents"]);
+        .extend([domain, "api", "v1", list.name()]);
     Ok(url)
 }
 
@@ -496,20 +592,26 @@ mod tests {
             "https://api.caresoft.vn/",
             " https://api.caresoft.vn ",
         ] {
-            let url = agents_endpoint("CARESOFT_BASE_URL", base, "acme").expect("valid base");
+            let url =
+                list_endpoint("CARESOFT_BASE_URL", base, "acme", List::Agents).expect("valid base");
             assert_eq!(url.as_str(), "https://api.caresoft.vn/acme/api/v1/agents");
         }
-        let prefixed = agents_endpoint("CARESOFT_BASE_URL", "http://proxy.local/cs/", "acme")
-            .expect("valid base");
+        let prefixed = list_endpoint(
+            "CARESOFT_BASE_URL",
+            "http://proxy.local/cs/",
+            "acme",
+            List::Groups,
+        )
+        .expect("valid base");
         assert_eq!(
             prefixed.as_str(),
-            "http://proxy.local/cs/acme/api/v1/agents"
+            "http://proxy.local/cs/acme/api/v1/groups"
         );
     }
 
     #[test]
     fn a_non_http_base_is_refused() {
-        assert!(agents_endpoint("CARESOFT_BASE_URL", "ftp://x", "acme").is_err());
-        assert!(agents_endpoint("CARESOFT_BASE_URL", "not a url", "acme").is_err());
+        assert!(list_endpoint("CARESOFT_BASE_URL", "ftp://x", "acme", List::Agents).is_err());
+        assert!(list_endpoint("CARESOFT_BASE_URL", "not a url", "acme", List::Agents).is_err());
     }
 }

@@ -108,13 +108,29 @@ pub enum CareSoftError {
         index: usize,
     },
 
-    /// Paging did not converge: CareSoft kept announcing more agents than it delivered.
+    /// The same group id appears twice in one `/groups` answer.
+    #[error("CareSoft group list is inconsistent: group id {id} appears more than once")]
+    DuplicateGroupId {
+        /// The repeated id.
+        id: i64,
+    },
+
+    /// A group has no usable `group_id` (missing, null, or not a number).
+    #[error("CareSoft group at position {index} (0-based, across pages) has no usable group_id")]
+    MissingGroupId {
+        /// 0-based position in the combined list.
+        index: usize,
+    },
+
+    /// Paging did not converge: CareSoft kept announcing more items than it delivered.
     #[error(
-        "CareSoft paging did not converge: received {received} of {num_found} announced agents in {pages} page(s); \
+        "CareSoft paging did not converge: received {received} of {num_found} announced {list} in {pages} page(s); \
          refusing an incomplete list"
     )]
     IncompletePaging {
-        /// Agents collected.
+        /// `agents` or `groups`.
+        list: &'static str,
+        /// Items collected.
         received: usize,
         /// The `numFound` of the first page.
         num_found: u64,
@@ -155,6 +171,8 @@ impl CareSoftError {
             // neither is fixed by retrying.
             Self::DuplicateAgentId { .. }
             | Self::MissingAgentId { .. }
+            | Self::DuplicateGroupId { .. }
+            | Self::MissingGroupId { .. }
             | Self::IncompletePaging { .. }
             | Self::InvalidConfig(_) => "invalid",
         }

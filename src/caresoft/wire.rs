@@ -1,13 +1,14 @@
-//! CareSoft's wire format and how we read it tolerantly: the `{"code":"ok","agents":[...]}` envelope, agents
-//! whose every field may be missing, null, a number or a string, zone-less timestamps, and short one-line
-//! excerpts of bodies for error messages. Nothing here does I/O.
+//! CareSoft's wire format and how we read it tolerantly: the `{"code":"ok","agents":[...]}` (or `"groups"`)
+//! envelope, items whose every field may be missing, null, a number or a string, zone-less timestamps, and
+//! short one-line excerpts of bodies for error messages. Nothing here does I/O.
 
 use chrono::{DateTime, LocalResult, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
-use super::agent::Agent;
+use super::agent::{Agent, Group};
 use super::error::CareSoftError;
 
 /// How many characters of a body an error message shows.
@@ -16,14 +17,38 @@ pub(crate) const EXCERPT_CHARS: usize = 200;
 /// Only the start of a body is ever shown, so never scan more than this much of it for an excerpt.
 const EXCERPT_SCAN_BYTES: usize = 8 * 1024;
 
-const EXPECTED_SHAPE: &str = r#"expected {"code":"ok","agents":[...]}"#;
-
-/// One decoded `code: ok` answer (one page).
+/// One decoded `code: ok` answer (one page) of a list endpoint.
 #[derive(Debug)]
-pub(crate) struct AgentsPage {
-    pub agents: Vec<WireAgent>,
+pub(crate) struct Page<T> {
+    pub items: Vec<T>,
     /// `numFound`, when CareSoft reports it (list endpoints that page do).
     pub num_found: Option<u64>,
+}
+
+/// One group exactly as CareSoft sends it, after tolerant type coercion.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct WireGroup {
+    #[serde(deserialize_with = "lenient_i64")]
+    pub group_id: Option<i64>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub group_name: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub created_at: Option<String>,
+}
+
+impl WireGroup {
+    /// Validates and converts one group; `index` is its 0-based position in the combined list.
+    pub(crate) fn into_group(self, index: usize, tz: Tz) -> Result<Group, CareSoftError> {
+        let id = self
+            .group_id
+            .ok_or(CareSoftError::MissingGroupId { index })?;
+        Ok(Group {
+            id,
+            name: self.group_name,
+            created_at: parse_timestamp(self.created_at.as_deref(), tz, id, "created_at"),
+        })
+    }
 }
 
 /// One agent exactly as CareSoft sends it, after tolerant type coercion.
@@ -83,12 +108,15 @@ impl WireAgent {
     }
 }
 
-/// Decodes a 2xx body into one page, or says precisely why it is not one.
-pub(crate) fn decode_page(
+/// Decodes a 2xx body into one page of the list named `key` (`agents`, `groups`), or says precisely why
+/// it is not one.
+pub(crate) fn decode_page<T: DeserializeOwned>(
     status: u16,
     body: &[u8],
     token: &str,
-) -> Result<AgentsPage, CareSoftError> {
+    key: &'static str,
+) -> Result<Page<T>, CareSoftError> {
+    let expected_shape = format!(r#"expected {{"code":"ok","{key}":[...]}}"#);
     let decode_error = |detail: String| CareSoftError::Decode {
         status,
         detail,
@@ -99,7 +127,7 @@ pub(crate) fn decode_page(
         .map_err(|e| decode_error(format!("the body is not valid JSON ({e})")))?;
     let Value::Object(mut envelope) = value else {
         return Err(decode_error(format!(
-            "the body is JSON but not an object; {EXPECTED_SHAPE}"
+            "the body is JSON but not an object; {expected_shape}"
         )));
     };
 
@@ -108,7 +136,7 @@ pub(crate) fn decode_page(
         Some(other @ (Value::Number(_) | Value::Bool(_))) => other.to_string(),
         _ => {
             return Err(decode_error(format!(
-                "the body has no \"code\"; {EXPECTED_SHAPE}"
+                "the body has no \"code\"; {expected_shape}"
             )));
         }
     };
@@ -117,24 +145,24 @@ pub(crate) fn decode_page(
         return Err(CareSoftError::Api { message });
     }
 
-    let Some(Value::Array(raw_agents)) = envelope.remove("agents") else {
+    let Some(Value::Array(raw_items)) = envelope.remove(key) else {
         return Err(decode_error(format!(
-            "the body has no \"agents\" array; {EXPECTED_SHAPE}"
+            "the body has no \"{key}\" array; {expected_shape}"
         )));
     };
     let num_found = envelope.get("numFound").and_then(value_as_u64);
 
-    let mut agents = Vec::with_capacity(raw_agents.len());
-    for (position, raw) in raw_agents.into_iter().enumerate() {
+    let mut items = Vec::with_capacity(raw_items.len());
+    for (position, raw) in raw_items.into_iter().enumerate() {
         if !raw.is_object() {
-            return Err(decode_error(format!("agents[{position}] is not an object")));
+            return Err(decode_error(format!("{key}[{position}] is not an object")));
         }
         // Every field is lenient, so an object always deserializes; the error arm is for completeness.
-        let agent = WireAgent::deserialize(raw)
-            .map_err(|e| decode_error(format!("agents[{position}]: {e}")))?;
-        agents.push(agent);
+        let item =
+            T::deserialize(raw).map_err(|e| decode_error(format!("{key}[{position}]: {e}")))?;
+        items.push(item);
     }
-    Ok(AgentsPage { agents, num_found })
+    Ok(Page { items, num_found })
 }
 
 /// The excerpt for a non-2xx answer: CareSoft's `message` when the body is its `{"code":"errors",...}` JSON,
@@ -205,7 +233,7 @@ fn api_message(envelope: &Map<String, Value>, token: &str) -> Option<String> {
 fn parse_timestamp(
     raw: Option<&str>,
     tz: Tz,
-    agent_id: i64,
+    item_id: i64,
     field: &'static str,
 ) -> Option<DateTime<Utc>> {
     let raw = raw?.trim();
@@ -225,7 +253,7 @@ fn parse_timestamp(
     .find_map(|format| NaiveDateTime::parse_from_str(raw, format).ok());
     let Some(naive) = naive else {
         tracing::warn!(
-            agent = agent_id,
+            id = item_id,
             field,
             value = raw,
             "unparseable CareSoft timestamp; stored as absent"
@@ -237,7 +265,7 @@ fn parse_timestamp(
         // A repeated hour at a DST change: the earlier reading is as good as any.
         LocalResult::Ambiguous(earliest, _) => Some(earliest.with_timezone(&Utc)),
         LocalResult::None => {
-            tracing::warn!(agent = agent_id, field, value = raw, timezone = %tz, "CareSoft timestamp does not exist in the configured time zone; stored as absent");
+            tracing::warn!(id = item_id, field, value = raw, timezone = %tz, "CareSoft timestamp does not exist in the configured time zone; stored as absent");
             None
         }
     }

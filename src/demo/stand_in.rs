@@ -1,6 +1,6 @@
 //! A CareSoft stand-in for `caresoft-bridge demo`, tests and benchmarks: an axum server on a listener the
-//! caller binds (loopback) that answers `GET /{domain}/api/v1/agents` the way CareSoft does (bearer token,
-//! `{"code":"ok","agents":[...]}`, CareSoft's `{"code":"errors","message":"..."}` error shape) and keeps a few
+//! caller binds (loopback) that answers `GET /{domain}/api/v1/agents` and `/groups` the way CareSoft does
+//! (bearer token, `{"code":"ok","agents":[...]}`, CareSoft's `{"code":"errors","message":"..."}` error shape) and keeps a few
 //! agents' channel statuses moving, so that repeated syncs see live changes.
 //!
 //! It owns the served agent list, the churn task that mutates it and its own graceful shutdown. It serves
@@ -82,6 +82,8 @@ struct Shared {
     domain: String,
     token: String,
     list: RwLock<Served>,
+    /// `{"code":"ok","groups":[...]}`: the group list does not churn.
+    groups: Bytes,
     requests: AtomicU64,
 }
 
@@ -110,15 +112,42 @@ fn encode(agents: &[Value]) -> serde_json::Result<Bytes> {
     serde_json::to_vec(&Envelope { code: "ok", agents }).map(Bytes::from)
 }
 
+/// The groups `agents` name, once each, in CareSoft's `/groups` shape.
+pub fn groups_of(agents: &[Value]) -> Vec<Value> {
+    let mut seen = std::collections::BTreeMap::new();
+    for agent in agents {
+        if let Some(id) = agent.get("group_id").and_then(Value::as_i64) {
+            seen.entry(id)
+                .or_insert_with(|| agent.get("group_name").cloned().unwrap_or(Value::Null));
+        }
+    }
+    seen.into_iter()
+        .map(|(id, name)| {
+            serde_json::json!({"group_id": id, "group_name": name, "created_at": "2020-10-01 02:48:15"})
+        })
+        .collect()
+}
+
 impl StandIn {
-    /// Binds `listener` (127.0.0.1:0 in tests) and serves GET /{domain}/api/v1/agents.
-    ///
-    /// Fails with `InvalidInput` when the domain is not one non-empty path segment or the token is empty (either
-    /// would make every request fail in a confusing way), or when the listener's address cannot be read.
+    /// [`StandIn::start_with_groups`] with the groups the agents name.
     pub async fn start(
         listener: tokio::net::TcpListener,
         config: StandInConfig,
         agents: Vec<Value>,
+    ) -> std::io::Result<StandIn> {
+        let groups = groups_of(&agents);
+        StandIn::start_with_groups(listener, config, agents, groups).await
+    }
+
+    /// Binds `listener` (127.0.0.1:0 in tests) and serves GET /{domain}/api/v1/agents and /groups.
+    ///
+    /// Fails with `InvalidInput` when the domain is not one non-empty path segment or the token is empty (either
+    /// would make every request fail in a confusing way), or when the listener's address cannot be read.
+    pub async fn start_with_groups(
+        listener: tokio::net::TcpListener,
+        config: StandInConfig,
+        agents: Vec<Value>,
+        groups: Vec<Value>,
     ) -> std::io::Result<StandIn> {
         let invalid = |message: &str| {
             std::io::Error::new(std::io::ErrorKind::InvalidInput, message.to_owned())
@@ -136,12 +165,16 @@ impl StandIn {
             domain: config.domain,
             token: config.token,
             list: RwLock::new(Served::new(agents)?),
+            groups: Bytes::from(serde_json::to_vec(
+                &serde_json::json!({"code": "ok", "groups": groups}),
+            )?),
             requests: AtomicU64::new(0),
         });
         let (stop, stopped) = watch::channel(());
 
         let app = Router::new()
             .route("/{domain}/api/v1/agents", get(list_agents))
+            .route("/{domain}/api/v1/groups", get(list_groups))
             .fallback(not_found)
             .with_state(Arc::clone(&shared));
         let mut server_stop = stopped.clone();
@@ -230,6 +263,25 @@ async fn list_agents(
         .clone();
     shared.requests.fetch_add(1, Ordering::Relaxed);
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// `GET /{domain}/api/v1/groups`, checked like [`list_agents`]; not counted in [`StandIn::requests`].
+async fn list_groups(
+    State(shared): State<Arc<Shared>>,
+    domain: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+) -> Response {
+    if !matches!(&domain, Ok(Path(domain)) if *domain == shared.domain) {
+        return not_found().await;
+    }
+    if !shared.authorized(&headers) {
+        return caresoft_error(StatusCode::UNAUTHORIZED, "Unauthenticated.");
+    }
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        shared.groups.clone(),
+    )
+        .into_response()
 }
 
 impl fmt::Debug for Shared {

@@ -68,7 +68,11 @@ pub async fn prefetch_agents(
 ) -> Result<(), DbErr> {
     let asks = |field: &str| nodes.field(field).exists();
     if asks("lastSeenAt") {
-        loaders.load_one(LastSuccessKey).await?;
+        let domains: std::collections::BTreeSet<&str> =
+            agents.iter().map(|a| a.row().domain.as_str()).collect();
+        loaders
+            .load_many(domains.into_iter().map(|d| LastSuccessKey(d.to_string())))
+            .await?;
     }
     if !asks_for_links(&nodes) {
         return Ok(());
@@ -128,9 +132,9 @@ pub struct LinkChangesKey(pub i64);
 /// The suggested owners of an UNMATCHED agent, best first (at most [`MAX_SUGGESTIONS`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SuggestionsKey(pub i64);
-/// The last successful sync (current agents were seen when it started).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct LastSuccessKey;
+/// The last successful sync of a domain (its current agents were seen when it started).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LastSuccessKey(pub String);
 
 fn ids<K: Copy>(keys: &[K], id: impl Fn(K) -> i64) -> Vec<i64> {
     keys.iter().map(|k| id(*k)).collect()
@@ -293,12 +297,16 @@ impl Loader<LastSuccessKey> for DbLoader {
 
     async fn load(
         &self,
-        _: &[LastSuccessKey],
+        keys: &[LastSuccessKey],
     ) -> Result<HashMap<LastSuccessKey, Self::Value>, DbErr> {
-        let last = store::runs::last_success(&self.db, SyncSource::Caresoft).await?;
-        Ok(last
-            .map(|last| (LastSuccessKey, last))
-            .into_iter()
-            .collect())
+        let mut found = HashMap::with_capacity(keys.len());
+        for key in keys {
+            if let Some(last) =
+                store::runs::last_success(&self.db, SyncSource::Caresoft, Some(&key.0)).await?
+            {
+                found.insert(key.clone(), last);
+            }
+        }
+        Ok(found)
     }
 }

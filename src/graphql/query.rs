@@ -61,11 +61,11 @@ async fn source_freshness(
     source: domain::SyncSource,
     configured: bool,
 ) -> async_graphql::Result<SourceFreshness> {
-    let last_run = store::runs::latest(db, 1, Some(source))
+    let last_run = store::runs::latest(db, 1, Some(source), None)
         .await
         .or_internal()?
         .pop();
-    let last_success_at = store::runs::last_success(db, source)
+    let last_success_at = store::runs::last_success(db, source, None)
         .await
         .or_internal()?
         .map(|last| last.finished_at);
@@ -231,11 +231,9 @@ impl Query {
     /// Groups of current agents with their per-channel status counts.
     async fn groups(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Group>> {
         let db = ctx.data_unchecked::<DatabaseConnection>();
-        let groups = memoised(ctx, "groups".into(), || {
-            store::agents::status_counts(db, None)
-        })
-        .await
-        .or_internal()?;
+        let groups = memoised(ctx, "groups".into(), || store::groups::listing(db, None))
+            .await
+            .or_internal()?;
         Ok(groups.into_iter().map(Group::from).collect())
     }
 
@@ -247,7 +245,7 @@ impl Query {
     ) -> async_graphql::Result<Vec<StatusCount>> {
         let db = ctx.data_unchecked::<DatabaseConnection>();
         let totals = memoised(ctx, format!("status totals {group_id:?}"), || {
-            store::agents::status_totals(db, group_id)
+            store::agents::status_totals(db, group_id, None)
         })
         .await
         .or_internal()?;
@@ -269,7 +267,7 @@ impl Query {
             .into());
         }
         let db = ctx.data_unchecked::<DatabaseConnection>();
-        let rows = store::runs::latest(db, first as u64, source.map(Into::into))
+        let rows = store::runs::latest(db, first as u64, source.map(Into::into), None)
             .await
             .or_internal()?;
         Ok(rows.into_iter().map(SyncRun).collect())

@@ -277,7 +277,9 @@ impl Agent {
         if self.row.removed_at.is_some() {
             return Ok(self.row.last_seen_at);
         }
-        let last = load_one(ctx, LastSuccessKey).await.or_internal()?;
+        let last = load_one(ctx, LastSuccessKey(self.row.domain.clone()))
+            .await
+            .or_internal()?;
         Ok(last.map_or(self.row.last_seen_at, |last| {
             last.started_at.max(self.row.last_seen_at)
         }))

@@ -160,7 +160,8 @@ async fn read(
             let digest = source::digest(&bytes);
             // A dry run always reads: it is asked to show what the file says.
             if !request.dry_run
-                && let Some(last) = store::runs::last_succeeded_run(&**txn, SyncSource::Hr).await?
+                && let Some(last) =
+                    store::runs::last_succeeded_run(&**txn, SyncSource::Hr, None).await?
                 && last.source_digest.as_deref() == Some(digest.as_str())
                 && !store::employees::changed_since(
                     &**txn,

@@ -299,7 +299,7 @@ async fn readyz(State(state): State<HttpState>) -> Response {
         (SyncSource::Caresoft, state.sync_interval, "sync"),
         (SyncSource::Hr, state.hr_sync_interval, "HR pull"),
     ] {
-        let last_success = match store::runs::last_success(&state.db, source).await {
+        let last_success = match store::runs::last_success(&state.db, source, None).await {
             Ok(last) => last.map(|last| last.finished_at),
             Err(err) => {
                 tracing::warn!(error = %err, "readiness: cannot read sync runs");

@@ -36,28 +36,72 @@ pub struct Presence {
     pub fingerprint: Option<i64>,
 }
 
-/// Every stored agent's presence and fingerprint (three narrow columns), by id.
-pub async fn presence(db: &impl ConnectionTrait) -> Result<HashMap<i64, Presence>, DbErr> {
+/// What a resync knows of the agents of one domain before loading any row: by mirror key, each agent's
+/// presence and fingerprint; by CareSoft id, its key.
+#[derive(Debug, Default)]
+pub struct DomainMirror {
+    pub presence: HashMap<i64, Presence>,
+    pub keys: HashMap<i64, i64>,
+}
+
+/// Every stored agent of `domain` (removed ones included), read as four narrow columns.
+pub async fn presence(db: &impl ConnectionTrait, domain: &str) -> Result<DomainMirror, DbErr> {
     let rows = agent::Entity::find()
         .select_only()
         .columns([
             agent::Column::Id,
+            agent::Column::CaresoftId,
             agent::Column::RemovedAt,
             agent::Column::Fingerprint,
         ])
-        .into_tuple::<(i64, Option<DateTime<Utc>>, Option<i64>)>()
+        .filter(agent::Column::Domain.eq(domain))
+        .into_tuple::<(i64, i64, Option<DateTime<Utc>>, Option<i64>)>()
         .all(db)
         .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, removed_at, fingerprint)| {
-            let presence = Presence {
-                removed: removed_at.is_some(),
-                fingerprint,
-            };
-            (id, presence)
-        })
-        .collect())
+    let mut mirror = DomainMirror {
+        presence: HashMap::with_capacity(rows.len()),
+        keys: HashMap::with_capacity(rows.len()),
+    };
+    for (id, caresoft_id, removed_at, fingerprint) in rows {
+        let presence = Presence {
+            removed: removed_at.is_some(),
+            fingerprint,
+        };
+        mirror.presence.insert(id, presence);
+        mirror.keys.insert(caresoft_id, id);
+    }
+    Ok(mirror)
+}
+
+/// The mirror keys held by agents of every domain but `domain`.
+pub async fn keys_outside(db: &impl ConnectionTrait, domain: &str) -> Result<Vec<i64>, DbErr> {
+    agent::Entity::find()
+        .select_only()
+        .column(agent::Column::Id)
+        .filter(agent::Column::Domain.ne(domain))
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// The domains agents were mirrored from, with how many of each are current, by name.
+pub async fn domains_seen(db: &impl ConnectionTrait) -> Result<Vec<(String, i64)>, DbErr> {
+    let a = Alias::new("a");
+    let mut select = Query::select();
+    select
+        .column((a.clone(), agent::Column::Domain))
+        .expr(Expr::cust(
+            "CAST(SUM(CASE WHEN a.removed_at IS NULL THEN 1 ELSE 0 END) AS BIGINT)",
+        ))
+        .from_as(agent::Entity, a.clone())
+        .group_by_col((a.clone(), agent::Column::Domain))
+        .order_by((a, agent::Column::Domain), Order::Asc);
+    let rows = db
+        .query_all_raw(db.get_database_backend().build(&select))
+        .await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get_by_index(0)?, row.try_get_by_index(1)?)))
+        .collect()
 }
 
 /// The (status, raw) of each channel as stored: the ticket raw value is the one its status was mapped from.
@@ -225,26 +269,33 @@ pub type StatusCounts = [[i64; 4]; 3];
 /// A group of current agents and its channel × status table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupCounts {
+    /// The CareSoft domain of the group.
+    pub domain: String,
     pub group_id: Option<i64>,
     pub group_name: Option<String>,
     pub agents: i64,
     pub counts: StatusCounts,
 }
 
-/// Per group (or in the one group `group_id`), current agents per channel and status, in one GROUP BY.
+/// Per domain and group (or in the one group `group_id`, or in one domain), current agents per channel and
+/// status, in one GROUP BY.
 pub async fn status_counts(
     db: &impl ConnectionTrait,
     group_id: Option<i64>,
+    domain: Option<&str>,
 ) -> Result<Vec<GroupCounts>, DbErr> {
     let a = Alias::new("a");
     let mut select = Query::select();
     select
+        .column((a.clone(), agent::Column::Domain))
         .column((a.clone(), agent::Column::GroupId))
         .expr(Expr::col((a.clone(), agent::Column::GroupName)).max())
         .expr(Expr::col(Asterisk).count())
         .from_as(agent::Entity, a.clone())
         .and_where(is_current(a.clone()))
+        .group_by_col((a.clone(), agent::Column::Domain))
         .group_by_col((a.clone(), agent::Column::GroupId))
+        .order_by((a.clone(), agent::Column::Domain), Order::Asc)
         .order_by((a.clone(), agent::Column::GroupId), Order::Asc);
     for (_, column) in CHANNEL_COLUMNS {
         for status in STATUSES {
@@ -258,7 +309,10 @@ pub async fn status_counts(
         }
     }
     if let Some(id) = group_id {
-        select.and_where(Expr::col((a, agent::Column::GroupId)).eq(id));
+        select.and_where(Expr::col((a.clone(), agent::Column::GroupId)).eq(id));
+    }
+    if let Some(domain) = domain {
+        select.and_where(Expr::col((a, agent::Column::Domain)).eq(domain));
     }
     let rows = db
         .query_all_raw(db.get_database_backend().build(&select))
@@ -268,26 +322,29 @@ pub async fn status_counts(
             let mut counts: StatusCounts = [[0; 4]; 3];
             for (c, channel) in counts.iter_mut().enumerate() {
                 for (s, count) in channel.iter_mut().enumerate() {
-                    *count = row.try_get_by_index::<i64>(3 + c * 4 + s)?;
+                    *count = row.try_get_by_index::<i64>(4 + c * 4 + s)?;
                 }
             }
             Ok(GroupCounts {
-                group_id: row.try_get_by_index(0)?,
-                group_name: row.try_get_by_index(1)?,
-                agents: row.try_get_by_index(2)?,
+                domain: row.try_get_by_index(0)?,
+                group_id: row.try_get_by_index(1)?,
+                group_name: row.try_get_by_index(2)?,
+                agents: row.try_get_by_index(3)?,
                 counts,
             })
         })
         .collect()
 }
 
-/// The channel × status table of all current agents (or of one group), summed over groups.
+/// The channel × status table of all current agents (or of one group, or of one domain), summed over
+/// groups.
 pub async fn status_totals(
     db: &impl ConnectionTrait,
     group_id: Option<i64>,
+    domain: Option<&str>,
 ) -> Result<StatusCounts, DbErr> {
     let mut totals: StatusCounts = [[0; 4]; 3];
-    for group in status_counts(db, group_id).await? {
+    for group in status_counts(db, group_id, domain).await? {
         for (total, counts) in totals.iter_mut().zip(group.counts) {
             for (total, count) in total.iter_mut().zip(counts) {
                 *total += count;

@@ -134,6 +134,7 @@ mod tests {
             removed_at: None,
             fingerprint: None,
             search_text: String::new(),
+            caresoft_id: 7,
         }
     }
 

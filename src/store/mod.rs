@@ -12,13 +12,14 @@
 //! | staff without a seat | [`EmployeeFilter::without_seat`] |
 //! | who an orphan seat may belong to | [`employees::suggestion_candidates`] |
 //! | agents per channel and status | [`agents::status_counts`] |
+//! | groups, listed by CareSoft or named by agents | [`groups::listing`] |
 //! | latest run, last success, per source (CareSoft, HR) | [`runs::latest`], [`runs::last_success`] |
 //! | employees changed since a pull | [`employees::changed_since`] |
 //! | one writer at a time | [`begin_write`] |
 //! | answers that hold until the next write | [`memo::Memo`], [`memo::write_version`] |
 //!
 //! Layout, by table: [`agents`] (the mirror and its status and roster history), [`employees`] (HR),
-//! [`links`] (matches, candidates, link history, overrides), [`runs`] (sync runs), [`history`] (per-agent
+//! [`links`] (matches, candidates, link history, overrides), [`groups`] (CareSoft's group lists), [`runs`] (sync runs), [`history`] (per-agent
 //! history for the API), [`pages`] (filtered, keyset-paged lists and their counts); [`connection`]
 //! (pools, migrations, engine limits) and [`lock`] (the write lock, beside the connection).
 
@@ -26,6 +27,7 @@ pub mod agents;
 pub mod alerts;
 pub mod connection;
 pub mod employees;
+pub mod groups;
 pub mod history;
 pub mod links;
 pub mod lock;

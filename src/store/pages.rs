@@ -707,6 +707,7 @@ positional!(agent::Model {
     removed_at,
     fingerprint,
     search_text,
+    caresoft_id,
 });
 positional!(agent_link::Model {
     agent_id,

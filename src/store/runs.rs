@@ -177,12 +177,13 @@ pub async fn discard(db: &impl ConnectionTrait, run_id: i64) -> Result<(), DbErr
         .map(|_| ())
 }
 
-/// The latest successful run of `source`.
+/// The latest successful run of `source`, in `domain` or in any.
 pub async fn last_success(
     db: &impl ConnectionTrait,
     source: SyncSource,
+    domain: Option<&str>,
 ) -> Result<Option<LastSuccess>, DbErr> {
-    Ok(last_succeeded_run(db, source)
+    Ok(last_succeeded_run(db, source, domain)
         .await?
         .map(|run| LastSuccess {
             started_at: run.started_at,
@@ -191,28 +192,36 @@ pub async fn last_success(
         }))
 }
 
-/// The whole row of the latest successful run of `source` (an HR pull reads its digest).
+/// The whole row of the latest successful run of `source` (an HR pull reads its digest), in `domain` or
+/// in any.
 pub async fn last_succeeded_run(
     db: &impl ConnectionTrait,
     source: SyncSource,
+    domain: Option<&str>,
 ) -> Result<Option<sync_run::Model>, DbErr> {
-    sync_run::Entity::find()
+    let mut query = sync_run::Entity::find()
         .filter(sync_run::Column::Source.eq(source))
-        .filter(sync_run::Column::Outcome.eq(SyncOutcome::Succeeded))
-        .order_by_desc(sync_run::Column::Id)
-        .one(db)
-        .await
+        .filter(sync_run::Column::Outcome.eq(SyncOutcome::Succeeded));
+    if let Some(domain) = domain {
+        query = query.filter(sync_run::Column::Domain.eq(domain));
+    }
+    query.order_by_desc(sync_run::Column::Id).one(db).await
 }
 
-/// The latest runs, newest first, whatever their outcome; of one source, or of both.
+/// The latest runs, newest first, whatever their outcome; of one source or of both, of one CareSoft
+/// domain or of all.
 pub async fn latest(
     db: &impl ConnectionTrait,
     limit: u64,
     source: Option<SyncSource>,
+    domain: Option<&str>,
 ) -> Result<Vec<sync_run::Model>, DbErr> {
     let mut query = sync_run::Entity::find();
     if let Some(source) = source {
         query = query.filter(sync_run::Column::Source.eq(source));
+    }
+    if let Some(domain) = domain {
+        query = query.filter(sync_run::Column::Domain.eq(domain));
     }
     query
         .order_by_desc(sync_run::Column::Id)

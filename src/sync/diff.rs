@@ -139,7 +139,9 @@ fn stored_fields(source: &Agent, domain: &str, now: DateTime<Utc>) -> agent::Mod
     let chat = source.chat_status.clone();
     let ticket = source.effective_ticket_status().map(str::to_string);
     let mut row = agent::Model {
+        // CareSoft's id until `keys::assign` gives the mirror's key.
         id: source.id,
+        caresoft_id: source.id,
         domain: domain.to_string(),
         username: source.username.clone(),
         email: source.email.clone(),

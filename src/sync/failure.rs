@@ -127,6 +127,8 @@ fn caresoft_code(err: &CareSoftError) -> RunErrorCode {
         | CareSoftError::BodyTooLarge { .. }
         | CareSoftError::DuplicateAgentId { .. }
         | CareSoftError::MissingAgentId { .. }
+        | CareSoftError::DuplicateGroupId { .. }
+        | CareSoftError::MissingGroupId { .. }
         | CareSoftError::IncompletePaging { .. } => RunErrorCode::CaresoftBadAnswer,
     }
 }

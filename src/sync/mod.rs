@@ -9,10 +9,11 @@
 pub mod apply;
 pub mod diff;
 pub mod failure;
+pub mod keys;
 pub mod runner;
 pub mod scheduler;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -228,12 +229,13 @@ impl Job for CareSoftSync {
             .source
             .as_ref()
             .map_err(|err| SyncFailure::NotConfigured(err.clone()))?;
-        let agents = source.fetch_agents().await?;
+        // Both lists or nothing: a failure of either fails the run before anything is written.
+        let (agents, groups) = tokio::try_join!(source.fetch_agents(), source.fetch_groups())?;
 
         let now = Utc::now();
-        let incoming = diff::rows_of(&agents, &self.domain, now);
+        let mut incoming = diff::rows_of(&agents, &self.domain, now);
         drop(agents);
-        let mirror = read_mirror(txn, &incoming).await?;
+        let mirror = read_mirror(txn, &self.domain, &mut incoming).await?;
         let plan = diff::plan(&mirror, incoming);
         report.counts = plan.counts;
         if request.dry_run {
@@ -256,10 +258,22 @@ impl Job for CareSoftSync {
             return Ok(Finish::DryRun);
         }
 
-        let previous_seen = store::runs::last_success(&**txn, SyncSource::Caresoft)
-            .await?
-            .map_or(now, |last| last.started_at);
+        let previous_seen =
+            store::runs::last_success(&**txn, SyncSource::Caresoft, Some(&self.domain))
+                .await?
+                .map_or(now, |last| last.started_at);
         apply::apply(&**txn, &plan, report.run_id, now, previous_seen).await?;
+        let groups = store::groups::sync(&**txn, &self.domain, &groups, report.run_id, now).await?;
+        if !groups.is_empty() {
+            tracing::info!(
+                domain = %self.domain,
+                added = groups.added,
+                renamed = groups.renamed,
+                removed = groups.removed,
+                returned = groups.returned,
+                "CareSoft groups changed"
+            );
+        }
         if !plan.is_empty() {
             let recomputed = reconcile::recompute(&**txn, LinkCause::Sync, now).await?;
             let changes = alerts::findings::Changes {
@@ -278,10 +292,34 @@ impl Job for CareSoftSync {
     }
 }
 
-/// Every stored agent's presence and fingerprint, then the full rows of those the diff must compare.
-#[tracing::instrument(skip_all, fields(stored, loaded))]
-async fn read_mirror(txn: &WriteTxn, incoming: &[agent::Model]) -> Result<diff::Mirror, DbErr> {
-    let stored = store::agents::presence(&**txn).await?;
+/// Every stored agent's presence and fingerprint in `domain`, the mirror key of each of `incoming`
+/// ([`keys::assign`]), then the full rows of those the diff must compare.
+#[tracing::instrument(skip_all, fields(stored, loaded, offset_keys))]
+async fn read_mirror(
+    txn: &WriteTxn,
+    domain: &str,
+    incoming: &mut [agent::Model],
+) -> Result<diff::Mirror, DbErr> {
+    let store::agents::DomainMirror {
+        presence: stored,
+        keys: known,
+    } = store::agents::presence(&**txn, domain).await?;
+    // Other domains' keys matter only for agents this domain has never had.
+    let mut taken = HashSet::new();
+    if incoming
+        .iter()
+        .any(|row| !known.contains_key(&row.caresoft_id))
+    {
+        taken.extend(store::agents::keys_outside(&**txn, domain).await?);
+    }
+    let offset = keys::assign(incoming, &known, &mut taken);
+    if offset > 0 {
+        tracing::warn!(
+            domain,
+            agents = offset,
+            "CareSoft ids already held by another domain's agents: given keys of their own"
+        );
+    }
     let wanted = diff::rows_to_load(&stored, incoming);
     let rows: HashMap<i64, agent::Model> = store::agents::by_ids(&**txn, &wanted)
         .await?
@@ -291,6 +329,7 @@ async fn read_mirror(txn: &WriteTxn, incoming: &[agent::Model]) -> Result<diff::
     let span = tracing::Span::current();
     span.record("stored", stored.len());
     span.record("loaded", rows.len());
+    span.record("offset_keys", offset);
     Ok(diff::Mirror { stored, rows })
 }
 

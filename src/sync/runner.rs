@@ -98,9 +98,9 @@ impl<J: Job> Runner<J> {
         }
     }
 
-    /// The latest successful run of this source, whichever process ran it.
+    /// The latest successful run of this source (and domain), whichever process ran it.
     pub async fn last_success(&self) -> Result<Option<store::runs::LastSuccess>, DbErr> {
-        store::runs::last_success(&self.db, J::SOURCE).await
+        store::runs::last_success(&self.db, J::SOURCE, Some(self.job.domain())).await
     }
 
     /// A scheduled run: skipped (`None`, nothing recorded) when another writer holds the lock or a run of
@@ -349,15 +349,17 @@ impl<J: Job> Runner<J> {
         store::runs::finish(&self.db, report.run_id, report.end(None)).await
     }
 
-    /// Whether a run of this source succeeded at or after `since`.
+    /// Whether a run of this source (and domain) succeeded at or after `since`.
     async fn succeeded_since(
         &self,
         db: &impl ConnectionTrait,
         since: DateTime<Utc>,
     ) -> Result<bool, DbErr> {
-        Ok(store::runs::last_success(db, J::SOURCE)
-            .await?
-            .is_some_and(|last| last.started_at >= since))
+        Ok(
+            store::runs::last_success(db, J::SOURCE, Some(self.job.domain()))
+                .await?
+                .is_some_and(|last| last.started_at >= since),
+        )
     }
 
     /// Records the start of a run now; its id and start time.

@@ -999,7 +999,7 @@ async fn check(what: &str, api: &Api) -> Value {
 /// The counts as the store computes them, without any memo.
 async fn counts_now(db: &DatabaseConnection) -> Value {
     use caresoft_bridge::store::{AgentFilter, EmployeeFilter, pages};
-    let groups = caresoft_bridge::store::agents::status_counts(db, None)
+    let groups = caresoft_bridge::store::groups::listing(db, None)
         .await
         .expect("groups");
     json!({

@@ -252,42 +252,104 @@ pub fn agents_json(count: i64) -> Vec<Value> {
     (1..=count).map(agent_json).collect()
 }
 
-/// A CareSoft stand-in on 127.0.0.1 whose answer tests replace between syncs.
+/// A CareSoft stand-in on 127.0.0.1 for one domain, whose answers (`/agents`, `/groups`) tests replace
+/// between syncs.
 pub struct StandIn {
     pub server: MockServer,
+    pub domain: String,
+    /// The answers of `/agents` and `/groups`, mounted again whenever one of them is replaced.
+    answers: Mutex<(ResponseTemplate, ResponseTemplate)>,
+}
+
+/// `{"code":"ok","groups":[...]}` naming each group the agents name, once, in CareSoft's wire shape.
+pub fn groups_of(agents: &[Value]) -> Vec<Value> {
+    let mut seen = std::collections::BTreeMap::new();
+    for agent in agents {
+        if let Some(id) = agent.get("group_id").and_then(Value::as_i64) {
+            seen.entry(id)
+                .or_insert_with(|| agent.get("group_name").cloned());
+        }
+    }
+    seen.into_iter()
+        .map(|(id, name)| json!({"group_id": id, "group_name": name, "created_at": "2020-10-01 02:48:15"}))
+        .collect()
 }
 
 impl StandIn {
     pub async fn start() -> StandIn {
+        StandIn::start_for(DOMAIN).await
+    }
+
+    /// A stand-in of domain `domain`, answering empty lists until told otherwise.
+    pub async fn start_for(domain: &str) -> StandIn {
+        let empty =
+            |key: &str| ResponseTemplate::new(200).set_body_json(json!({"code": "ok", key: []}));
         StandIn {
             server: MockServer::start().await,
+            domain: domain.to_string(),
+            answers: Mutex::new((empty("agents"), empty("groups"))),
         }
     }
 
-    /// Answers every agents request with this list.
+    /// Answers every agents request with this list, and the groups request with the groups it names.
     pub async fn serve(&self, agents: &[Value]) {
-        self.respond(
-            ResponseTemplate::new(200).set_body_json(json!({"code": "ok", "agents": agents})),
+        self.answer(
+            Some(ResponseTemplate::new(200).set_body_json(json!({"code": "ok", "agents": agents}))),
+            Some(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"code": "ok", "groups": groups_of(agents)})),
+            ),
         )
         .await;
     }
 
-    /// Answers every agents request with `template`.
+    /// Answers every agents request with `template` (the groups answer stays as it was).
     pub async fn respond(&self, template: ResponseTemplate) {
-        self.server.reset().await;
-        Mock::given(method("GET"))
-            .and(path(format!("/{DOMAIN}/api/v1/agents")))
-            .respond_with(template)
-            .mount(&self.server)
-            .await;
+        self.answer(Some(template), None).await;
     }
 
-    /// How many requests reached the stand-in since it started (or was last given an answer).
+    /// Answers every groups request with this list (the agents answer stays as it was).
+    pub async fn serve_groups(&self, groups: &[Value]) {
+        self.respond_groups(
+            ResponseTemplate::new(200).set_body_json(json!({"code": "ok", "groups": groups})),
+        )
+        .await;
+    }
+
+    /// Answers every groups request with `template` (the agents answer stays as it was).
+    pub async fn respond_groups(&self, template: ResponseTemplate) {
+        self.answer(None, Some(template)).await;
+    }
+
+    async fn answer(&self, agents: Option<ResponseTemplate>, groups: Option<ResponseTemplate>) {
+        let (agents, groups) = {
+            let mut answers = self.answers.lock().expect("answers");
+            if let Some(agents) = agents {
+                answers.0 = agents;
+            }
+            if let Some(groups) = groups {
+                answers.1 = groups;
+            }
+            answers.clone()
+        };
+        self.server.reset().await;
+        for (list, template) in [("agents", agents), ("groups", groups)] {
+            Mock::given(method("GET"))
+                .and(path(format!("/{}/api/v1/{list}", self.domain)))
+                .respond_with(template)
+                .mount(&self.server)
+                .await;
+        }
+    }
+
+    /// How many agent-list requests reached the stand-in since it started (or was last given an answer).
     pub async fn requests(&self) -> usize {
-        self.server
-            .received_requests()
-            .await
-            .map_or(0, |requests| requests.len())
+        self.server.received_requests().await.map_or(0, |requests| {
+            requests
+                .iter()
+                .filter(|r| r.url.path().ends_with("/agents"))
+                .count()
+        })
     }
 
     /// The environment of a `serve` process that syncs `db_url` from this stand-in every `interval`.
@@ -295,7 +357,7 @@ impl StandIn {
         vec![
             ("DATABASE_URL", db_url.to_string()),
             ("CARESOFT_BASE_URL", self.server.uri()),
-            ("CARESOFT_DOMAIN", DOMAIN.to_string()),
+            ("CARESOFT_DOMAIN", self.domain.clone()),
             ("CARESOFT_API_TOKEN", "test-token".to_string()),
             ("CARESOFT_MAX_ATTEMPTS", "1".to_string()),
             ("BRIDGE_SYNC_INTERVAL", interval.to_string()),
@@ -306,7 +368,7 @@ impl StandIn {
     pub fn client_config(&self) -> ClientConfig {
         let mut config = ClientConfig::new(
             self.server.uri(),
-            DOMAIN.to_string(),
+            self.domain.clone(),
             "test-token".to_string().into(),
         );
         config.max_attempts = 2;
@@ -322,7 +384,7 @@ impl StandIn {
         Syncer::new(
             db,
             Ok(Arc::new(client)),
-            DOMAIN.to_string(),
+            self.domain.clone(),
             MaxRemoval::parse(max_removal).expect("share"),
         )
     }

@@ -418,13 +418,13 @@ on_each_source!(
         assert_eq!(by_code(&t.db, "1005").await.removed_at, None);
 
         // Every pull is a run of the HR source.
-        let runs = store::runs::latest(&t.db, 100, Some(SyncSource::Hr))
+        let runs = store::runs::latest(&t.db, 100, Some(SyncSource::Hr), None)
             .await
             .expect("runs");
         assert_eq!(runs.len(), 6);
         assert!(runs.iter().all(|r| r.source == SyncSource::Hr));
         assert_eq!(runs[0].restored, 1);
-        let caresoft_runs = store::runs::latest(&t.db, 100, Some(SyncSource::Caresoft))
+        let caresoft_runs = store::runs::latest(&t.db, 100, Some(SyncSource::Caresoft), None)
             .await
             .expect("runs");
         assert_eq!(caresoft_runs.len(), 1, "the sync is not an HR run");
@@ -793,7 +793,7 @@ async fn serve_pulls_the_hr_source_on_its_schedule() {
     let run = eventually(Duration::from_secs(20), "a scheduled HR pull", || {
         let db = db.clone();
         async move {
-            store::runs::latest(&db, 1, Some(SyncSource::Hr))
+            store::runs::latest(&db, 1, Some(SyncSource::Hr), None)
                 .await
                 .ok()
                 .and_then(|mut runs| runs.pop())
@@ -839,7 +839,12 @@ async fn a_tick_that_finds_the_lock_busy_looks_again_soon() {
             "a success of each source, long before an interval",
             move || {
                 let db = db.clone();
-                async move { store::runs::last_success(&db, source).await.ok().flatten() }
+                async move {
+                    store::runs::last_success(&db, source, None)
+                        .await
+                        .ok()
+                        .flatten()
+                }
             },
         )
         .await;

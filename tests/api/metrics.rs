@@ -168,7 +168,7 @@ async fn the_metrics_parse_as_prometheus_text_and_count_what_happened() {
         value(
             &scrape,
             "caresoft_bridge_caresoft_requests_total",
-            &[("outcome", "ok")]
+            &[("outcome", "ok"), ("list", "agents")]
         ),
         served as f64
     );

@@ -35,9 +35,9 @@ on_both_engines!(
         let ddl = store::connection::migration_pool(&t.url)
             .await
             .expect("a migration connection");
-        // The latest migrations (the alert outbox, the write version, employees' given names, foreign keys,
-        // search text, run error codes, employee fingerprints, run sources).
-        Migrator::down(&ddl, Some(8)).await.expect("down 8");
+        // The latest migrations (domains and groups, the alert outbox, the write version, employees' given
+        // names, foreign keys, search text, run error codes, employee fingerprints, run sources).
+        Migrator::down(&ddl, Some(9)).await.expect("down 9");
         assert_eq!(t.count("agents").await, 5, "rolling back keeps the rows");
         Migrator::up(&ddl, None).await.expect("up again");
 
@@ -120,9 +120,9 @@ on_both_engines!(
         let ddl = store::connection::migration_pool(&t.url)
             .await
             .expect("a migration connection");
-        // Down past the foreign keys (and the given names, the write version and the alert outbox after
-        // them).
-        Migrator::down(&ddl, Some(4)).await.expect("down 4");
+        // Down past the foreign keys (and the given names, the write version, the alert outbox, domains
+        // and groups after them).
+        Migrator::down(&ddl, Some(5)).await.expect("down 5");
         ddl.close().await.expect("closed");
         let db = store::connect(&t.url).await.expect("a new pool");
         for (agent, employee) in [(999, 1), (998, 1), (1, 777)] {
