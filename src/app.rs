@@ -1,10 +1,10 @@
-//! The running service: database, syncer, HR puller, GraphQL schema, HTTP server and schedulers wired
-//! together.
+//! The running service: database, syncers (one per CareSoft domain), HR puller, GraphQL schema, HTTP server
+//! and schedulers wired together.
 //! `Application::build` binds the listener first so tests can ask for port 0 and read the real port.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use sea_orm::{DatabaseBackend, DatabaseConnection};
@@ -12,22 +12,26 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::alerts::Deliverer;
-use crate::caresoft::{AgentDirectory, CareSoftClient};
 use crate::config::Settings;
+use crate::domain::Trigger;
 use crate::events::{EventBus, relay_postgres};
 use crate::graphql::auth::Tokens;
 use crate::graphql::{ApiDeps, build_schema};
 use crate::hr::HrPuller;
 use crate::http::{self, HttpState};
 use crate::sync::scheduler::{self, Schedule};
-use crate::sync::{SourceError, Syncer};
+use crate::sync::{SyncRequest, Syncers};
+
+/// How far apart the scheduled syncs of several domains start, so that their requests never bunch up
+/// against CareSoft's 15 requests/s.
+pub const DOMAIN_SPREAD: Duration = Duration::from_secs(2);
 
 /// A built, not yet running, service.
 #[derive(Debug)]
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
-    syncer: Arc<Syncer>,
+    syncers: Arc<Syncers>,
     schedule: Option<Schedule>,
     hr: Arc<HrPuller>,
     hr_schedule: Option<Schedule>,
@@ -37,21 +41,14 @@ pub struct Application {
     events: EventBus,
 }
 
-/// The syncer for `settings`; without CareSoft settings every sync fails with the message saying what to set.
-pub fn syncer(settings: &Settings, db: DatabaseConnection, events: EventBus) -> Syncer {
-    let source = settings
-        .caresoft
-        .client_config("sync")
-        .map_err(SourceError::from)
-        .and_then(|config| Ok(CareSoftClient::new(config)?))
-        .map(|client| Arc::new(client) as Arc<dyn AgentDirectory>);
-    Syncer::new(
-        db,
-        source,
-        settings.caresoft.domain_label(),
-        settings.max_removal,
-    )
-    .with_events(events)
+/// The syncers of `settings`' domains (and of retired ones `db` still holds); without CareSoft settings
+/// every sync fails with the message saying what to set.
+pub async fn syncers(
+    settings: &Settings,
+    db: DatabaseConnection,
+    events: EventBus,
+) -> Result<Syncers, sea_orm::DbErr> {
+    Syncers::build(settings, db, events).await
 }
 
 /// The puller of the HR source; without one every pull fails with the message saying what to set.
@@ -72,13 +69,17 @@ impl Application {
         let events = EventBus::new();
         let relay = (db.get_database_backend() == DatabaseBackend::Postgres)
             .then(|| (settings.database_url.clone(), db.clone(), events.clone()));
-        let syncer = Arc::new(syncer(settings, db.clone(), events.clone()));
+        let syncers = Arc::new(
+            syncers(settings, db.clone(), events.clone())
+                .await
+                .context("cannot read the domains already mirrored")?,
+        );
         let hr = Arc::new(hr_puller(settings, db.clone(), events.clone()));
         let alerts = Deliverer::new(db.clone(), settings.alerts.clone())
             .context("cannot build the HTTP client of alert deliveries")?;
         let schema = build_schema(ApiDeps {
             db: db.clone(),
-            syncer: syncer.clone(),
+            syncers: syncers.clone(),
             hr: hr.clone(),
             events: events.clone(),
             max_removal: settings.max_removal,
@@ -91,6 +92,7 @@ impl Application {
             db,
             tokens: Arc::new(Tokens::from_settings(settings)),
             sync_interval: settings.sync_interval,
+            domains: syncers.names().into_iter().map(str::to_string).collect(),
             hr_sync_interval: settings.hr.source.as_ref().and(settings.hr.sync_interval),
             started: Instant::now(),
             documents: Arc::default(),
@@ -100,7 +102,7 @@ impl Application {
         let listener = TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
-        let configured = settings.caresoft.domain.is_some() && settings.caresoft.token.is_some();
+        let configured = settings.caresoft.is_configured();
         let schedule = match settings.sync_interval {
             Some(interval) if configured => Some(Schedule {
                 interval,
@@ -109,7 +111,7 @@ impl Application {
             }),
             Some(_) => {
                 tracing::warn!(
-                    "scheduled syncs are off: CARESOFT_DOMAIN and CARESOFT_API_TOKEN are not both set"
+                    "scheduled syncs are off: neither CARESOFT_DOMAINS nor CARESOFT_DOMAIN with CARESOFT_API_TOKEN is set"
                 );
                 None
             }
@@ -126,7 +128,7 @@ impl Application {
         Ok(Self {
             listener,
             router,
-            syncer,
+            syncers,
             schedule,
             hr,
             hr_schedule,
@@ -141,9 +143,9 @@ impl Application {
         self.listener.local_addr()
     }
 
-    /// The syncer shared by the API and the scheduler.
-    pub fn syncer(&self) -> Arc<Syncer> {
-        self.syncer.clone()
+    /// The syncers shared by the API and the schedulers.
+    pub fn syncers(&self) -> Arc<Syncers> {
+        self.syncers.clone()
     }
 
     /// The HR puller shared by the API and the HR schedule.
@@ -155,11 +157,27 @@ impl Application {
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let mut schedulers = Vec::new();
         if let Some(schedule) = self.schedule {
-            schedulers.push(tokio::spawn(scheduler::run(
-                self.syncer.clone(),
-                schedule,
-                shutdown.clone(),
-            )));
+            for (index, syncer) in self.syncers.scheduled().iter().enumerate() {
+                let (syncer, shutdown) = (syncer.clone(), shutdown.clone());
+                let delay = DOMAIN_SPREAD * index as u32;
+                schedulers.push(tokio::spawn(async move {
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        _ = tokio::time::sleep(delay) => {}
+                    }
+                    scheduler::run(syncer, schedule, shutdown).await
+                }));
+            }
+        }
+        // A retired domain is synced once at start-up: the guard refuses to empty it, which records the
+        // refusal and raises its alert, so that someone confirms (or configures the domain again).
+        for syncer in self.syncers.retired() {
+            let syncer = syncer.clone();
+            schedulers.push(tokio::spawn(async move {
+                if let Err(err) = syncer.run(SyncRequest::new(Trigger::Schedule)).await {
+                    tracing::error!(domain = syncer.domain(), error = %err, "the run of a retired domain could not be recorded");
+                }
+            }));
         }
         if let Some(schedule) = self.hr_schedule {
             schedulers.push(tokio::spawn(scheduler::run(

@@ -64,9 +64,13 @@ pub enum Command {
         /// Apply even when more than BRIDGE_MAX_REMOVAL of the agents would be removed.
         #[arg(long)]
         allow_mass_removal: bool,
-        /// Print the report as JSON instead of the summary line.
+        /// Print the report as JSON instead of the summary line (one object per line and domain).
         #[arg(long)]
         json: bool,
+        /// Sync only this CareSoft domain (one of CARESOFT_DOMAINS, or a domain no longer configured whose
+        /// agents are still current). Every domain by default.
+        #[arg(long, value_name = "D")]
+        domain: Option<String>,
     },
     /// Pull the HR source (HR_DATABASE_URL with HR_QUERY, or HR_FILE) now: a full snapshot, behind the
     /// mass-removal guard.
@@ -148,6 +152,7 @@ impl Cli {
                 dry_run,
                 allow_mass_removal,
                 json,
+                domain,
             } => {
                 run_sync(
                     &settings,
@@ -157,6 +162,7 @@ impl Cli {
                         ..SyncRequest::new(Trigger::Cli)
                     },
                     json,
+                    domain.as_deref(),
                 )
                 .await
             }
@@ -366,17 +372,101 @@ fn config_error(err: ConfigError) -> ExitStatus {
     ExitStatus::Config
 }
 
-async fn run_sync(settings: &Settings, request: SyncRequest, json: bool) -> ExitStatus {
+async fn run_sync(
+    settings: &Settings,
+    request: SyncRequest,
+    json: bool,
+    domain: Option<&str>,
+) -> ExitStatus {
     // Configuration first, so a missing token is reported before anything touches the database.
-    if let Err(err) = settings.caresoft.client_config("sync") {
+    if let Err(err) = settings.caresoft.configured_domains("sync") {
         return config_error(err);
     }
     let db = match store::connect_and_migrate(&settings.database_url).await {
         Ok(db) => db,
         Err(err) => return fail(format!("sync failed: cannot open the database: {err}")),
     };
-    let syncer = app::syncer(settings, db, EventBus::new());
-    report_run(&syncer, request, json, "sync").await
+    let syncers = match app::syncers(settings, db, EventBus::new()).await {
+        Ok(syncers) => syncers,
+        Err(err) => {
+            return fail(format!(
+                "sync failed: cannot read the mirrored domains: {err}"
+            ));
+        }
+    };
+    let chosen = match domain {
+        None => syncers.all(),
+        Some(name) => match syncers.pick(Some(name)) {
+            Ok(syncer) => vec![syncer],
+            Err(reason) => return fail(format!("sync: {reason}")),
+        },
+    };
+    // Every domain at once: each run takes the write lock in turn, and none waits for another's fetch
+    // to fail.
+    let reports =
+        futures_util::future::join_all(chosen.iter().map(|syncer| syncer.run(request))).await;
+    let several = chosen.len() > 1;
+    let mut failed = Vec::new();
+    let mut refused = Vec::new();
+    for (syncer, report) in chosen.iter().zip(reports) {
+        let name = syncer.domain();
+        let prefix = match several {
+            true => format!("{name}: "),
+            false => String::new(),
+        };
+        let report = match report {
+            Ok(report) => report,
+            Err(err) => {
+                eprintln!("{prefix}sync failed: cannot record the run: {err}");
+                failed.push(name.to_string());
+                continue;
+            }
+        };
+        if json {
+            let mut value = report.to_json();
+            value["domain"] = serde_json::Value::from(name);
+            println!("{value}");
+        } else {
+            for line in &report.preview {
+                println!("{prefix}  {line}");
+            }
+            println!("{prefix}{}", report.summary_line());
+            if report.outcome == SyncOutcome::Refused
+                && syncers.retired().iter().any(|r| r.domain() == name)
+            {
+                println!(
+                    "{prefix}  {name} is no longer in the configuration: its agents stay current until \
+                     `sync --domain {name} --allow-mass-removal` marks them removed (or the domain is \
+                     configured again)"
+                );
+            }
+        }
+        match report.outcome {
+            SyncOutcome::Succeeded | SyncOutcome::DryRun => {}
+            SyncOutcome::Refused => refused.push(name.to_string()),
+            SyncOutcome::Failed | SyncOutcome::Running | SyncOutcome::Interrupted => {
+                failed.push(name.to_string())
+            }
+        }
+    }
+    if several && !(failed.is_empty() && refused.is_empty()) {
+        let mut parts = Vec::new();
+        if !failed.is_empty() {
+            parts.push(format!("failed: {}", failed.join(", ")));
+        }
+        if !refused.is_empty() {
+            parts.push(format!("refused: {}", refused.join(", ")));
+        }
+        eprintln!(
+            "sync: {} (the other domains were applied)",
+            parts.join("; ")
+        );
+    }
+    match (failed.is_empty(), refused.is_empty()) {
+        (true, true) => ExitStatus::Success,
+        (true, false) => ExitStatus::Refused,
+        (false, _) => ExitStatus::Failure,
+    }
 }
 
 async fn run_sync_hr(settings: &Settings, request: SyncRequest, json: bool) -> ExitStatus {

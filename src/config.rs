@@ -101,42 +101,160 @@ impl std::fmt::Display for MaxRemoval {
     }
 }
 
-/// CareSoft connection settings. Domain and token are optional here because only `sync` and the scheduler
-/// need them; [`CareSoftSettings::client_config`] insists.
+/// One CareSoft domain of `CARESOFT_DOMAINS` (or the one of `CARESOFT_DOMAIN`).
+#[derive(Debug, Clone)]
+pub struct DomainSettings {
+    /// The tenant name, as in CareSoft's URLs.
+    pub name: String,
+    pub token: SecretString,
+    /// `CARESOFT_BASE_URL_<NAME>`, when this domain is served from a host of its own.
+    pub base_url: Option<String>,
+}
+
+/// CareSoft connection settings. Domains and tokens are optional here because only `sync` and the
+/// scheduler need them; [`CareSoftSettings::client_configs`] insists.
 #[derive(Debug, Clone)]
 pub struct CareSoftSettings {
     pub base_url: String,
     pub fallback_url: Option<String>,
+    /// `CARESOFT_DOMAIN`, the single-domain form.
     pub domain: Option<String>,
+    /// `CARESOFT_API_TOKEN`, the single-domain form.
     pub token: Option<SecretString>,
+    /// `CARESOFT_DOMAINS`, the several-domain form (never set together with the single form).
+    pub domains: Vec<DomainSettings>,
+    /// `CARESOFT_BASE_URL_<NAME>` of the single-domain form.
+    pub domain_base_url: Option<String>,
     pub timezone: Tz,
     pub max_attempts: u32,
     pub request_timeout: Duration,
 }
 
 impl CareSoftSettings {
-    /// The client configuration, or an error naming the missing variable.
-    pub fn client_config(&self, needed_for: &'static str) -> Result<ClientConfig, ConfigError> {
-        let domain = self.domain.clone().ok_or(ConfigError::Missing {
-            name: "CARESOFT_DOMAIN",
+    /// The domains to sync, or an error naming the missing variable.
+    pub fn configured_domains(
+        &self,
+        needed_for: &'static str,
+    ) -> Result<Vec<DomainSettings>, ConfigError> {
+        if !self.domains.is_empty() {
+            return Ok(self.domains.clone());
+        }
+        let name = self.domain.clone().ok_or(ConfigError::MissingOneOf {
+            names: "neither CARESOFT_DOMAINS nor CARESOFT_DOMAIN",
             needed_for,
         })?;
         let token = self.token.clone().ok_or(ConfigError::Missing {
             name: "CARESOFT_API_TOKEN",
             needed_for,
         })?;
-        let mut config = ClientConfig::new(self.base_url.clone(), domain, token);
+        Ok(vec![DomainSettings {
+            name,
+            token,
+            base_url: self.domain_base_url.clone(),
+        }])
+    }
+
+    /// The client configuration of every domain, or an error naming the missing variable.
+    pub fn client_configs(
+        &self,
+        needed_for: &'static str,
+    ) -> Result<Vec<ClientConfig>, ConfigError> {
+        Ok(self
+            .configured_domains(needed_for)?
+            .into_iter()
+            .map(|domain| self.client_config_of(domain))
+            .collect())
+    }
+
+    /// The client configuration of one domain.
+    pub fn client_config_of(&self, domain: DomainSettings) -> ClientConfig {
+        let base_url = domain.base_url.unwrap_or_else(|| self.base_url.clone());
+        let mut config = ClientConfig::new(base_url, domain.name, domain.token);
         config.fallback_url = self.fallback_url.clone();
         config.timezone = self.timezone;
         config.max_attempts = self.max_attempts;
         config.request_timeout = self.request_timeout;
-        Ok(config)
+        config
     }
 
-    /// The domain recorded on sync runs and agents.
-    pub fn domain_label(&self) -> String {
-        self.domain.clone().unwrap_or_default()
+    /// Whether at least one domain has both its name and its token.
+    pub fn is_configured(&self) -> bool {
+        !self.domains.is_empty() || (self.domain.is_some() && self.token.is_some())
     }
+}
+
+/// The variable that overrides the base URL of `domain`: `CARESOFT_BASE_URL_` and the name in capitals,
+/// every character but letters and digits as `_` (`acme-hn` → `CARESOFT_BASE_URL_ACME_HN`).
+pub fn domain_base_url_variable(domain: &str) -> String {
+    let suffix: String = domain
+        .chars()
+        .map(|c| match c.is_ascii_alphanumeric() {
+            true => c.to_ascii_uppercase(),
+            false => '_',
+        })
+        .collect();
+    format!("CARESOFT_BASE_URL_{suffix}")
+}
+
+/// Why a domain name cannot be used, if it cannot: it must be one path segment of CareSoft's URLs.
+fn domain_name_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        return Some("the domain name is empty");
+    }
+    if name.contains(['/', '?', '#', '\\', ':', ',']) || name.contains(char::is_whitespace) {
+        return Some(
+            "expected the bare tenant name that appears in CareSoft URLs, without slashes, spaces or colons",
+        );
+    }
+    None
+}
+
+/// Parses `CARESOFT_DOMAINS`: `name:token` entries separated by commas. Errors name the entry by its
+/// position and domain, never its token.
+pub fn parse_domain_list(raw: &str) -> Result<Vec<(String, SecretString)>, String> {
+    let mut domains: Vec<(String, SecretString)> = Vec::new();
+    for (index, entry) in raw.split(',').enumerate() {
+        let position = index + 1;
+        let entry = entry.trim();
+        if entry.is_empty() {
+            return Err(format!(
+                "entry {position} is empty (expected name:token entries separated by commas)"
+            ));
+        }
+        let Some((name, token)) = entry.split_once(':') else {
+            let shown: String = entry.chars().take(40).collect();
+            let shown = match shown.len() < entry.len() {
+                true => format!("{shown}…"),
+                false => shown,
+            };
+            return Err(format!(
+                "entry {position} ({shown:?}) has no ':' between the domain and its token"
+            ));
+        };
+        let name = name.trim();
+        if let Some(problem) = domain_name_problem(name) {
+            return Err(format!("entry {position} (domain {name:?}): {problem}"));
+        }
+        if token.trim().is_empty() {
+            return Err(format!(
+                "entry {position} (domain {name:?}) has an empty token"
+            ));
+        }
+        if let Some(first) = domains
+            .iter()
+            .position(|(seen, _)| seen.eq_ignore_ascii_case(name))
+        {
+            return Err(format!(
+                "entry {position} repeats domain {name:?} of entry {} (each domain once)",
+                first + 1
+            ));
+        }
+        domains.push((
+            name.to_string(),
+            SecretString::from(token.trim().to_string()),
+        ));
+    }
+    Ok(domains)
 }
 
 /// Where the HR table is pulled from, and when (DESIGN.md part 2, "HR where it lives").
@@ -299,16 +417,55 @@ impl Settings {
         }
         let domain = get("CARESOFT_DOMAIN");
         if let Some(domain) = &domain
-            && (domain.contains('/') || domain.contains(char::is_whitespace))
+            && let Some(reason) = domain_name_problem(domain)
         {
             return Err(ConfigError::Invalid {
                 name: "CARESOFT_DOMAIN",
                 value: domain.clone(),
-                reason:
-                    "expected the bare tenant name that appears in CareSoft URLs, without slashes"
-                        .into(),
+                reason: reason.into(),
             });
         }
+        let token = get("CARESOFT_API_TOKEN").map(SecretString::from);
+        let base_url_of = |name: &str| -> Result<Option<String>, ConfigError> {
+            let variable = domain_base_url_variable(name);
+            match get(&variable) {
+                None => Ok(None),
+                Some(url) => match url::Url::parse(&url) {
+                    Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => Ok(Some(url)),
+                    _ => Err(ConfigError::Unsafe(format!(
+                        "{variable}={url:?} is invalid: expected an http(s) URL such as https://api.caresoft.vn"
+                    ))),
+                },
+            }
+        };
+        let domains = match get("CARESOFT_DOMAINS") {
+            None => Vec::new(),
+            Some(_) if domain.is_some() || token.is_some() => {
+                return Err(ConfigError::Unsafe(
+                    "CARESOFT_DOMAINS and CARESOFT_DOMAIN/CARESOFT_API_TOKEN are both set: use one form \
+                     (CARESOFT_DOMAINS=name:token,... holds every domain)"
+                        .into(),
+                ));
+            }
+            // The value holds tokens: errors describe the entry, never repeat the value.
+            Some(raw) => parse_domain_list(&raw)
+                .map_err(|reason| {
+                    ConfigError::Unsafe(format!("CARESOFT_DOMAINS is invalid: {reason}"))
+                })?
+                .into_iter()
+                .map(|(name, token)| {
+                    Ok(DomainSettings {
+                        base_url: base_url_of(&name)?,
+                        name,
+                        token,
+                    })
+                })
+                .collect::<Result<Vec<_>, ConfigError>>()?,
+        };
+        let domain_base_url = match &domain {
+            Some(name) => base_url_of(name)?,
+            None => None,
+        };
         let max_attempts = match get("CARESOFT_MAX_ATTEMPTS") {
             None => 5,
             Some(value) => value
@@ -391,7 +548,9 @@ impl Settings {
                 base_url,
                 fallback_url,
                 domain,
-                token: get("CARESOFT_API_TOKEN").map(SecretString::from),
+                token,
+                domains,
+                domain_base_url,
                 timezone,
                 max_attempts,
                 request_timeout,
@@ -548,17 +707,103 @@ mod tests {
         let s = settings(&[("CARESOFT_API_TOKEN", "t")]).expect("valid");
         let err = s
             .caresoft
-            .client_config("sync")
+            .client_configs("sync")
             .expect_err("domain is missing");
-        assert_eq!(err.to_string(), "CARESOFT_DOMAIN is not set: sync needs it");
+        assert_eq!(
+            err.to_string(),
+            "neither CARESOFT_DOMAINS nor CARESOFT_DOMAIN is set: sync needs one"
+        );
         let s = settings(&[("CARESOFT_DOMAIN", "acme")]).expect("valid");
         let err = s
             .caresoft
-            .client_config("sync")
+            .client_configs("sync")
             .expect_err("token is missing");
         assert_eq!(
             err.to_string(),
             "CARESOFT_API_TOKEN is not set: sync needs it"
+        );
+    }
+
+    #[test]
+    fn several_domains_are_read_with_their_own_base_urls() {
+        let s = settings(&[
+            ("CARESOFT_DOMAINS", " acme:T1 , acme-hn:T2"),
+            ("CARESOFT_BASE_URL_ACME_HN", "http://127.0.0.1:9000"),
+        ])
+        .expect("valid");
+        let configs = s.caresoft.client_configs("sync").expect("configured");
+        let read: Vec<(&str, &str, &str)> = configs
+            .iter()
+            .map(|c| {
+                (
+                    c.domain.as_str(),
+                    c.token.expose_secret(),
+                    c.base_url.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            read,
+            [
+                ("acme", "T1", "https://api.caresoft.vn"),
+                ("acme-hn", "T2", "http://127.0.0.1:9000")
+            ]
+        );
+        let single = settings(&[
+            ("CARESOFT_DOMAIN", "acme"),
+            ("CARESOFT_API_TOKEN", "T"),
+            ("CARESOFT_BASE_URL_ACME", "http://127.0.0.1:9001"),
+        ])
+        .expect("valid");
+        let configs = single.caresoft.client_configs("sync").expect("configured");
+        assert_eq!(configs.len(), 1);
+        assert_eq!(configs[0].base_url, "http://127.0.0.1:9001");
+    }
+
+    #[test]
+    fn a_bad_domain_list_names_the_entry_and_never_the_token() {
+        for (raw, expected) in [
+            ("acme:T1,,b:T2", "entry 2 is empty"),
+            ("acme:T1,hanoi", "entry 2 (\"hanoi\") has no ':'"),
+            (
+                "acme:T1, :T2",
+                "entry 2 (domain \"\"): the domain name is empty",
+            ),
+            (
+                "ac/me:T1",
+                "entry 1 (domain \"ac/me\"): expected the bare tenant name",
+            ),
+            ("acme:T1,hn: ", "entry 2 (domain \"hn\") has an empty token"),
+            (
+                "acme:T1,ACME:T2",
+                "entry 2 repeats domain \"ACME\" of entry 1",
+            ),
+        ] {
+            let err = settings(&[("CARESOFT_DOMAINS", raw)]).expect_err(raw);
+            let message = err.to_string();
+            assert!(
+                message.starts_with("CARESOFT_DOMAINS is invalid: "),
+                "{message}"
+            );
+            assert!(message.contains(expected), "{raw}: {message}");
+            assert!(
+                !message.contains("T1") && !message.contains("T2"),
+                "{message}"
+            );
+        }
+        let both = settings(&[("CARESOFT_DOMAINS", "acme:T1"), ("CARESOFT_DOMAIN", "acme")])
+            .expect_err("both forms");
+        assert!(both.to_string().contains("use one form"), "{both}");
+        let bad_url = settings(&[
+            ("CARESOFT_DOMAINS", "acme:T1"),
+            ("CARESOFT_BASE_URL_ACME", "api.local"),
+        ])
+        .expect_err("bad override");
+        assert!(
+            bad_url
+                .to_string()
+                .starts_with("CARESOFT_BASE_URL_ACME=\"api.local\" is invalid"),
+            "{bad_url}"
         );
     }
 

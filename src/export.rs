@@ -39,8 +39,9 @@ pub enum ExportFormat {
     Json,
 }
 
-/// Agent columns, in order.
-pub const AGENT_COLUMNS: [&str; 14] = [
+/// Agent columns, in order: DESIGN.md's fourteen, then the CareSoft domain (added last, so that readers of
+/// the first fourteen by position keep working).
+pub const AGENT_COLUMNS: [&str; 15] = [
     "id",
     "username",
     "email",
@@ -55,6 +56,7 @@ pub const AGENT_COLUMNS: [&str; 14] = [
     "matched_by",
     "employee_code",
     "removed_at",
+    "domain",
 ];
 
 /// Employee columns, as in the HR CSV.
@@ -82,11 +84,13 @@ fn time(t: Option<DateTime<Utc>>) -> Option<String> {
     t.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
 }
 
-/// The seat report's columns: the list and the reason, the agent columns, then the employee's name.
+/// The seat report's columns: the list and the reason, the agent columns but the domain, the employee's
+/// name, then the domain (added last, like the agents export's).
 pub fn seat_report_columns() -> Vec<&'static str> {
     let mut columns = vec!["list", "reason"];
-    columns.extend(AGENT_COLUMNS);
+    columns.extend(&AGENT_COLUMNS[..AGENT_COLUMNS.len() - 1]);
     columns.push("full_name");
+    columns.push("domain");
     columns
 }
 
@@ -110,6 +114,7 @@ fn agent_cells(row: pages::PageRow) -> (Vec<Option<String>>, Option<employee::Mo
         link.and_then(|l| l.method).map(|m| m.to_string()),
         employee.as_ref().map(|e| e.employee_code.clone()),
         time(a.removed_at),
+        Some(a.domain),
     ];
     (cells, employee)
 }
@@ -137,7 +142,8 @@ pub async fn seat_report_rows(
             }
         }
         for row in rows {
-            let (cells, employee) = agent_cells(row);
+            let (mut cells, employee) = agent_cells(row);
+            let domain = cells.pop().flatten();
             let named = employee
                 .as_ref()
                 .map(|e| (e.employee_code.as_str(), e.full_name.as_deref()));
@@ -148,6 +154,7 @@ pub async fn seat_report_rows(
             ];
             line.extend(cells);
             line.push(employee.and_then(|e| e.full_name));
+            line.push(domain);
             out.push(line);
         }
     }

@@ -92,12 +92,19 @@ fn describe() {
 /// Records a finished run of `source`.
 pub fn record_sync(
     source: &'static str,
+    domain: &str,
     outcome: &'static str,
     trigger: &'static str,
     duration: Duration,
 ) {
-    metrics::counter!("caresoft_bridge_syncs_total", "source" => source, "outcome" => outcome, "trigger" => trigger)
-        .increment(1);
+    metrics::counter!(
+        "caresoft_bridge_syncs_total",
+        "source" => source,
+        "domain" => domain.to_string(),
+        "outcome" => outcome,
+        "trigger" => trigger
+    )
+    .increment(1);
     metrics::histogram!("caresoft_bridge_sync_duration_seconds", "source" => source, "outcome" => outcome)
         .record(duration.as_secs_f64());
 }
@@ -149,11 +156,20 @@ async fn refresh_gauges(db: &DatabaseConnection) {
         }
     }
     for source in SyncSource::ALL {
-        match store::runs::last_success(db, *source, None).await {
-            Ok(Some(last)) => metrics::gauge!("caresoft_bridge_last_success_timestamp_seconds", "source" => source.as_str())
-                .set(last.finished_at.timestamp_millis() as f64 / 1000.0),
-            Ok(None) => {}
-            Err(err) => tracing::warn!(error = %err, "metrics: cannot read the last successful run"),
+        match store::runs::last_success_per_domain(db, *source).await {
+            Ok(lasts) => {
+                for (domain, finished_at) in lasts {
+                    metrics::gauge!(
+                        "caresoft_bridge_last_success_timestamp_seconds",
+                        "source" => source.as_str(),
+                        "domain" => domain
+                    )
+                    .set(finished_at.timestamp_millis() as f64 / 1000.0)
+                }
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "metrics: cannot read the last successful run")
+            }
         }
     }
     let (size, idle) = store::connection::pool_use(db);

@@ -19,7 +19,7 @@ use caresoft_bridge::events::EventBus;
 use caresoft_bridge::graphql::auth::Role;
 use caresoft_bridge::graphql::{ApiDeps, build_schema, with_request_data};
 use caresoft_bridge::hr::HrPuller;
-use caresoft_bridge::sync::Syncer;
+use caresoft_bridge::sync::{Syncer, Syncers};
 use sea_orm::sqlx::{self, AssertSqlSafe, PgPool, SqlitePool};
 use sea_orm::{DatabaseBackend, DatabaseConnection};
 use serde_json::{Value, json};
@@ -207,7 +207,7 @@ impl Floor {
         );
         let schema = build_schema(ApiDeps {
             db: recorded.clone(),
-            syncer: Arc::new(syncer),
+            syncers: Arc::new(Syncers::single(Arc::new(syncer))),
             hr: Arc::new(HrPuller::new(
                 recorded.clone(),
                 Err(ConfigError::MissingOneOf {

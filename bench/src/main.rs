@@ -14,6 +14,7 @@
 //! `report` (statistics, table, JSON, targets).
 
 mod dataset;
+mod domains;
 mod engine;
 mod floor;
 mod hr_pull;
@@ -124,6 +125,11 @@ struct Args {
     /// Where the HR table lives for `--hr-pull`. Repeatable.
     #[arg(long, value_enum, default_values_t = [hr_pull::HrEngine::Postgres, hr_pull::HrEngine::Mariadb])]
     hr_sources: Vec<hr_pull::HrEngine>,
+    /// Measure only syncs of the agents split over this many CareSoft domains (one stand-in each, synced
+    /// at once) beside the same agents in one domain, in alternating runs (`--runs` of each): the
+    /// all-domain first sync and the no-change resync.
+    #[arg(long)]
+    domains: Option<usize>,
     /// MariaDB (or MySQL) database to create the `--hr-pull` HR database from.
     #[arg(long, default_value = DEFAULT_MARIADB_URL)]
     mariadb_url: String,
@@ -179,6 +185,9 @@ impl Args {
         }
         if self.keep_db {
             command.push_str(" --keep-db");
+        }
+        if let Some(domains) = self.domains {
+            command.push_str(&format!(" --domains {domains}"));
         }
         if self.hr_pull {
             command.push_str(" --hr-pull");
@@ -238,6 +247,33 @@ async fn run(args: Args) -> anyhow::Result<()> {
         println!("WARNING: a debug build; these figures say nothing about release performance");
     }
     let engines = args.engines();
+    if let Some(domains) = args.domains {
+        if domains < 2 {
+            bail!("--domains must be at least 2 (one domain is what the other phases measure)");
+        }
+        let data = dataset::generate(Shape {
+            agents: args.agents,
+            employees: args.employees,
+            seed: args.seed,
+        })?;
+        let scratch = tempfile::Builder::new()
+            .prefix("caresoft-bench-")
+            .tempdir()
+            .context("cannot create a scratch directory")?;
+        let csv = scratch.path().join("employees.csv");
+        std::fs::write(&csv, &data.employees_csv)
+            .with_context(|| format!("cannot write {}", csv.display()))?;
+        println!(
+            "data: {} agents in {domains} domains and in one, {} employees (seed {}); PostgreSQL sslmode={}",
+            args.agents,
+            args.employees,
+            args.seed,
+            engine::sslmode(&args.pg_url)
+        );
+        domains::measure(&data, &csv, &engines, domains, args.runs, &args.pg_url).await?;
+        println!("\nrerun: {command}");
+        return Ok(());
+    }
     if args.hr_pull {
         let data = dataset::generate(Shape {
             agents: args.agents,

@@ -35,6 +35,45 @@ pub fn sample_agents() -> Vec<Value> {
     DATASET.agents.clone()
 }
 
+/// The group of the hotline domain's agents, and a group its list names that has no agent yet.
+pub const HOTLINE_GROUPS: [(i64, &str); 2] = [(20_001, "Tổng đài Hà Nội"), (20_002, "Trực đêm")];
+
+/// The agents of a second, smaller domain (a hotline run from Hà Nội): staff who already hold a seat in the
+/// main domain, with seats of their own there (other CareSoft ids and extensions, one group), so that the
+/// same employees are MATCHED in both domains.
+pub fn hotline_agents() -> Vec<Value> {
+    let (group_id, group_name) = HOTLINE_GROUPS[0];
+    DATASET
+        .agents
+        .iter()
+        .filter(|agent| {
+            agent
+                .get("email")
+                .and_then(Value::as_str)
+                .is_some_and(|email| email.ends_with(WORK_DOMAIN) && !email.contains('*'))
+        })
+        .take(15)
+        .enumerate()
+        .map(|(index, agent)| {
+            let mut seat = agent.clone();
+            let id = seat.get("id").and_then(Value::as_i64).unwrap_or_default();
+            seat["id"] = json!(id + 40_000_000);
+            seat["agent_id"] = json!(format!("{}", 7001 + index));
+            seat["group_id"] = json!(group_id);
+            seat["group_name"] = json!(group_name);
+            seat
+        })
+        .collect()
+}
+
+/// CareSoft's group list of the hotline domain: its agents' group and one with no agent.
+pub fn hotline_groups() -> Vec<Value> {
+    HOTLINE_GROUPS
+        .iter()
+        .map(|(id, name)| json!({"group_id": id, "group_name": name, "created_at": "2024-03-01 08:00:00"}))
+        .collect()
+}
+
 /// The HR staff matching the sample agents, as validated rows, sorted by employee code, with the `line` each
 /// has in [`sample_employees_csv`].
 pub fn sample_employees() -> Vec<EmployeeRow> {

@@ -33,7 +33,7 @@ use crate::config::MaxRemoval;
 use crate::events::EventBus;
 use crate::hr::HrPuller;
 use crate::seats::Money;
-use crate::sync::Syncer;
+use crate::sync::Syncers;
 
 /// The schema type served at `/graphql`.
 pub type AppSchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
@@ -51,7 +51,7 @@ pub struct SeatPrice(pub Option<Money>);
 #[derive(Debug, Clone)]
 pub struct ApiDeps {
     pub db: DatabaseConnection,
-    pub syncer: Arc<Syncer>,
+    pub syncers: Arc<Syncers>,
     pub hr: Arc<HrPuller>,
     pub events: EventBus,
     pub max_removal: MaxRemoval,
@@ -68,7 +68,7 @@ pub fn build_schema(deps: ApiDeps) -> AppSchema {
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .data(deps.db)
-        .data(deps.syncer)
+        .data(deps.syncers)
         .data(deps.hr)
         .data(deps.events)
         .data(deps.max_removal)

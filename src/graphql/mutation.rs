@@ -19,7 +19,7 @@ use crate::hr::csv_parse::{RawEmployee, RowError, validate_rows};
 use crate::hr::{ImportError, ImportOptions, import_rows};
 use crate::reconcile::overrides::{self, OverrideError};
 use crate::store;
-use crate::sync::{Job, Runner, SyncRequest, Syncer};
+use crate::sync::{Job, Runner, SyncRequest, Syncers};
 
 /// Runs `runner` once for the API and loads its run.
 async fn run_now<J: Job>(
@@ -132,17 +132,38 @@ impl Mutation {
         alerts::one(db, event).await.or_internal()
     }
 
-    /// Runs a sync of CareSoft's agents now and returns its run (waits if a run is already going on).
-    /// `allowMassRemoval` applies a sync that would remove more than `BRIDGE_MAX_REMOVAL` of the agents.
+    /// Runs a sync of one CareSoft domain's agents and groups now and returns its run (waits if a run is
+    /// already going on). `domain` may be omitted when one domain is synced here. `allowMassRemoval`
+    /// applies a sync that would remove more than `BRIDGE_MAX_REMOVAL` of the domain's agents.
     #[graphql(guard = "AdminOnly")]
     async fn sync_now(
         &self,
         ctx: &Context<'_>,
         #[graphql(default_with = "Some(false)")] dry_run: Option<bool>,
         #[graphql(default_with = "Some(false)")] allow_mass_removal: Option<bool>,
+        domain: Option<String>,
     ) -> async_graphql::Result<SyncRun> {
-        let syncer = ctx.data_unchecked::<Arc<Syncer>>().clone();
+        let syncer = ctx
+            .data_unchecked::<Arc<Syncers>>()
+            .pick(domain.as_deref())
+            .map_err(ApiError::bad_input)?;
         run_now(ctx, syncer, dry_run, allow_mass_removal).await
+    }
+
+    /// Syncs every CareSoft domain now, each as its own run (one failing or refused leaves the others
+    /// applied), and returns their runs in the configuration's order.
+    #[graphql(guard = "AdminOnly")]
+    async fn sync_all_now(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "Some(false)")] dry_run: Option<bool>,
+        #[graphql(default_with = "Some(false)")] allow_mass_removal: Option<bool>,
+    ) -> async_graphql::Result<Vec<SyncRun>> {
+        let syncers = ctx.data_unchecked::<Arc<Syncers>>().all();
+        let runs = syncers
+            .into_iter()
+            .map(|syncer| run_now(ctx, syncer, dry_run, allow_mass_removal));
+        futures_util::future::try_join_all(runs).await
     }
 
     /// Pulls the HR source (`HR_DATABASE_URL` or `HR_FILE`) now and returns its run (waits if a run is

@@ -23,22 +23,24 @@ use crate::hr::HrPuller;
 use crate::reconcile::overrides;
 use crate::seats::{DEFAULT_IDLE_DAYS, Lists};
 use crate::store::{self, AgentFilter, EmployeeFilter};
-use crate::sync::Syncer;
+use crate::sync::Syncers;
 
 /// Reads.
 #[derive(Debug, Default)]
 pub struct Query;
 
-/// How fresh the mirror is. The top-level fields are the CareSoft mirror's; `sources` has both sources.
+/// How fresh the mirror is. The top-level fields are the CareSoft mirror's (with several domains, of the
+/// stalest one); `sources` has each CareSoft domain, then the HR source.
 #[derive(Debug, Clone, SimpleObject)]
 pub struct Freshness {
-    /// The latest CareSoft sync, whatever its outcome.
+    /// The latest CareSoft sync of any domain, whatever its outcome.
     pub last_run: Option<SyncRun>,
-    /// When the latest successful CareSoft sync finished.
+    /// When the latest successful CareSoft sync finished; with several domains, the oldest of their
+    /// latest successes (null while one of them never succeeded).
     pub last_success_at: Option<DateTime<Utc>>,
     /// Seconds since then.
     pub age_seconds: Option<i64>,
-    /// Each source: CareSoft's agent list, then the HR source.
+    /// Each source: each CareSoft domain's agent list, then the HR source.
     pub sources: Vec<SourceFreshness>,
 }
 
@@ -46,7 +48,10 @@ pub struct Freshness {
 #[derive(Debug, Clone, SimpleObject)]
 pub struct SourceFreshness {
     pub source: SyncSource,
-    /// Whether the source is set up (CareSoft's domain and token; `HR_DATABASE_URL` or `HR_FILE`).
+    /// The CareSoft domain (null for the HR source, and for CareSoft while no domain is configured).
+    pub domain: Option<String>,
+    /// Whether the source is set up (CareSoft's domain and token; `HR_DATABASE_URL` or `HR_FILE`); false
+    /// for a domain taken out of the configuration whose agents are still current.
     pub configured: bool,
     /// Its latest run, whatever its outcome.
     pub last_run: Option<SyncRun>,
@@ -59,18 +64,20 @@ pub struct SourceFreshness {
 async fn source_freshness(
     db: &DatabaseConnection,
     source: domain::SyncSource,
+    domain: Option<&str>,
     configured: bool,
 ) -> async_graphql::Result<SourceFreshness> {
-    let last_run = store::runs::latest(db, 1, Some(source), None)
+    let last_run = store::runs::latest(db, 1, Some(source), domain)
         .await
         .or_internal()?
         .pop();
-    let last_success_at = store::runs::last_success(db, source, None)
+    let last_success_at = store::runs::last_success(db, source, domain)
         .await
         .or_internal()?
         .map(|last| last.finished_at);
     Ok(SourceFreshness {
         source: source.into(),
+        domain: domain.map(str::to_string),
         configured,
         last_run: last_run.map(SyncRun),
         last_success_at,
@@ -118,8 +125,10 @@ impl Query {
         #[graphql(default_with = "Some(AgentOrderBy::IdAsc)")] order_by: Option<AgentOrderBy>,
         first: Option<i32>,
         after: Option<String>,
+        #[graphql(desc = "Only agents of this CareSoft domain.")] domain: Option<String>,
     ) -> async_graphql::Result<AgentConnection> {
         let filter = AgentFilter {
+            domain: domain.map(|d| d.trim().to_string()),
             group,
             group_id,
             channel_status: channel_status.map(Into::into),
@@ -228,12 +237,20 @@ impl Query {
         .await
     }
 
-    /// Groups of current agents with their per-channel status counts.
-    async fn groups(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Group>> {
+    /// CareSoft's groups, by domain then id: every group CareSoft lists (groups with no current agent
+    /// too, with counts of zero) and every group current agents name, with per-channel status counts.
+    async fn groups(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only the groups of this CareSoft domain.")] domain: Option<String>,
+    ) -> async_graphql::Result<Vec<Group>> {
         let db = ctx.data_unchecked::<DatabaseConnection>();
-        let groups = memoised(ctx, "groups".into(), || store::groups::listing(db, None))
-            .await
-            .or_internal()?;
+        let domain = domain.as_deref().map(str::trim);
+        let groups = memoised(ctx, format!("groups {domain:?}"), || {
+            store::groups::listing(db, domain)
+        })
+        .await
+        .or_internal()?;
         Ok(groups.into_iter().map(Group::from).collect())
     }
 
@@ -258,6 +275,7 @@ impl Query {
         ctx: &Context<'_>,
         #[graphql(default_with = "Some(20)")] first: Option<i32>,
         source: Option<SyncSource>,
+        #[graphql(desc = "Only runs of this CareSoft domain.")] domain: Option<String>,
     ) -> async_graphql::Result<Vec<SyncRun>> {
         let first = first.unwrap_or(20);
         if !(0..=100).contains(&first) {
@@ -267,32 +285,58 @@ impl Query {
             .into());
         }
         let db = ctx.data_unchecked::<DatabaseConnection>();
-        let rows = store::runs::latest(db, first as u64, source.map(Into::into), None)
-            .await
-            .or_internal()?;
+        let rows = store::runs::latest(
+            db,
+            first as u64,
+            source.map(Into::into),
+            domain.as_deref().map(str::trim),
+        )
+        .await
+        .or_internal()?;
         Ok(rows.into_iter().map(SyncRun).collect())
     }
 
     /// How fresh the data is: for each source, its latest run and the age of its latest success.
     async fn freshness(&self, ctx: &Context<'_>) -> async_graphql::Result<Freshness> {
         let db = ctx.data_unchecked::<DatabaseConnection>();
-        let caresoft = source_freshness(
-            db,
-            domain::SyncSource::Caresoft,
-            ctx.data_unchecked::<Arc<Syncer>>().configured(),
-        )
-        .await?;
-        let hr = source_freshness(
-            db,
-            domain::SyncSource::Hr,
-            ctx.data_unchecked::<Arc<HrPuller>>().configured(),
-        )
-        .await?;
+        let syncers = ctx.data_unchecked::<Arc<Syncers>>();
+        let mut sources = Vec::new();
+        if !syncers.configured() && syncers.retired().is_empty() {
+            sources.push(source_freshness(db, domain::SyncSource::Caresoft, None, false).await?);
+        }
+        for (syncers, configured) in [(syncers.scheduled(), true), (syncers.retired(), false)] {
+            for syncer in syncers {
+                let domain = Some(syncer.domain());
+                sources.push(
+                    source_freshness(db, domain::SyncSource::Caresoft, domain, configured).await?,
+                );
+            }
+        }
+        let last_run = store::runs::latest(db, 1, Some(domain::SyncSource::Caresoft), None)
+            .await
+            .or_internal()?
+            .pop()
+            .map(SyncRun);
+        // The stalest domain speaks for the mirror: null while one never succeeded.
+        let last_success_at = sources
+            .iter()
+            .map(|s| s.last_success_at)
+            .collect::<Option<Vec<_>>>()
+            .and_then(|all| all.into_iter().min());
+        sources.push(
+            source_freshness(
+                db,
+                domain::SyncSource::Hr,
+                None,
+                ctx.data_unchecked::<Arc<HrPuller>>().configured(),
+            )
+            .await?,
+        );
         Ok(Freshness {
-            last_run: caresoft.last_run.clone(),
-            last_success_at: caresoft.last_success_at,
-            age_seconds: caresoft.age_seconds,
-            sources: vec![caresoft, hr],
+            last_run,
+            last_success_at,
+            age_seconds: last_success_at.map(|t| (Utc::now() - t).num_seconds()),
+            sources,
         })
     }
 

@@ -26,12 +26,14 @@ pub struct AgentStatusChange {
 
 #[Subscription]
 impl Subscription {
-    /// Status changes of current agents, optionally of one group (by name) and one channel.
+    /// Status changes of current agents, optionally of one CareSoft domain, one group (by name) and one
+    /// channel.
     async fn agent_status_changed(
         &self,
         ctx: &Context<'_>,
         group: Option<String>,
         channel: Option<Channel>,
+        domain: Option<String>,
     ) -> impl Stream<Item = AgentStatusChange> + use<> {
         let mut events = ctx.data_unchecked::<EventBus>().subscribe();
         let channel = channel.map(domain::Channel::from);
@@ -55,6 +57,9 @@ impl Subscription {
                 if group.as_deref().is_some_and(|g| agent.group_name.as_deref() != Some(g)) {
                     continue;
                 }
+                if domain.as_deref().is_some_and(|d| !agent.domain.eq_ignore_ascii_case(d.trim())) {
+                    continue;
+                }
                 yield AgentStatusChange {
                     agent: Agent::new(agent.as_ref().clone()),
                     channel: change.channel.into(),
@@ -67,11 +72,12 @@ impl Subscription {
     }
 
     /// Every finished run (succeeded, failed, refused or dry run): CareSoft syncs and HR pulls, or only
-    /// those of `source`.
+    /// those of `source`, or only the syncs of one CareSoft `domain`.
     async fn sync_completed(
         &self,
         ctx: &Context<'_>,
         source: Option<SyncSource>,
+        domain: Option<String>,
     ) -> impl Stream<Item = SyncRun> + use<> {
         let source: Option<domain::SyncSource> = source.map(Into::into);
         let mut events = ctx.data_unchecked::<EventBus>().subscribe();
@@ -85,6 +91,9 @@ impl Subscription {
                 };
                 if let Ok(Some(run)) = store::runs::by_id(&db, run_id).await
                     && source.is_none_or(|source| run.source == source)
+                    && domain
+                        .as_deref()
+                        .is_none_or(|d| run.domain.eq_ignore_ascii_case(d.trim()))
                 {
                     yield SyncRun(run);
                 }

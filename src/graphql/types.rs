@@ -209,9 +209,18 @@ impl Agent {
 
 #[Object]
 impl Agent {
-    /// The CareSoft id, as a string.
+    /// The agent's id in the bridge: its CareSoft id, unless another domain's agent already had that id
+    /// (then a key of its own; `caresoftId` is always CareSoft's).
     async fn id(&self) -> ID {
         ID(self.row.id.to_string())
+    }
+    /// The CareSoft domain the agent was read from.
+    async fn domain(&self) -> &str {
+        &self.row.domain
+    }
+    /// The id CareSoft gave the agent (unique within its domain).
+    async fn caresoft_id(&self) -> ID {
+        ID(self.row.caresoft_id.to_string())
     }
     async fn username(&self) -> Option<&str> {
         self.row.username.as_deref()
@@ -569,6 +578,13 @@ impl SyncRun {
     async fn source(&self) -> SyncSource {
         self.0.source.into()
     }
+    /// The CareSoft domain it synced (null for HR pulls).
+    async fn domain(&self) -> Option<&str> {
+        match self.0.source {
+            domain::SyncSource::Caresoft if !self.0.domain.is_empty() => Some(&self.0.domain),
+            _ => None,
+        }
+    }
     async fn outcome(&self) -> SyncOutcome {
         self.0.outcome.into()
     }
@@ -642,10 +658,12 @@ pub struct StatusCount {
     pub count: i64,
 }
 
-/// A CareSoft group (department) of current agents.
+/// A CareSoft group (department): listed by CareSoft's group list, or named by current agents.
 #[derive(Debug, Clone, SimpleObject)]
 #[graphql(complex)]
 pub struct Group {
+    /// The CareSoft domain of the group.
+    pub domain: String,
     pub id: Option<i64>,
     pub name: Option<String>,
     /// Current agents in the group.
@@ -672,6 +690,7 @@ pub fn status_counts(counts: &store::agents::StatusCounts) -> Vec<StatusCount> {
 impl From<store::agents::GroupCounts> for Group {
     fn from(group: store::agents::GroupCounts) -> Self {
         Group {
+            domain: group.domain,
             id: group.group_id,
             name: group.group_name,
             agent_count: group.agents,

@@ -16,7 +16,7 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::{Json, Router};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
@@ -52,6 +52,8 @@ pub struct HttpState {
     pub tokens: Arc<Tokens>,
     /// The scheduled sync interval, for readiness: unready when the last success is older than twice it.
     pub sync_interval: Option<Duration>,
+    /// The configured CareSoft domains, each checked on its own.
+    pub domains: Vec<String>,
     /// The same for HR pulls (`None` without an HR source or with its schedule off).
     pub hr_sync_interval: Option<Duration>,
     pub started: Instant,
@@ -278,8 +280,9 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Ready when the database answers and, for each source with a schedule (CareSoft syncs, HR pulls), its
-/// last success is not older than twice its interval; the JSON body says why not, naming the source.
+/// Ready when the database answers and, for each source with a schedule (each CareSoft domain's syncs, HR
+/// pulls), its last success is not older than twice its interval; the JSON body says why not, naming the
+/// source and the domain.
 async fn readyz(State(state): State<HttpState>) -> Response {
     let unready = |reason: &str| {
         (
@@ -292,14 +295,45 @@ async fn readyz(State(state): State<HttpState>) -> Response {
         tracing::warn!(error = %err, "readiness: database unreachable");
         return unready("database unreachable");
     }
+    // (source, domain, interval, what): one check per CareSoft domain (one without a domain while none is
+    // configured), then the HR source.
+    let mut checks: Vec<(SyncSource, Option<&str>, Option<Duration>, String)> = Vec::new();
+    match state.domains.as_slice() {
+        [] => checks.push((
+            SyncSource::Caresoft,
+            None,
+            state.sync_interval,
+            "sync".into(),
+        )),
+        [only] => checks.push((
+            SyncSource::Caresoft,
+            Some(only.as_str()),
+            state.sync_interval,
+            "sync".into(),
+        )),
+        several => checks.extend(several.iter().map(|name| {
+            (
+                SyncSource::Caresoft,
+                Some(name.as_str()),
+                state.sync_interval,
+                format!("sync of domain {name}"),
+            )
+        })),
+    }
+    checks.push((
+        SyncSource::Hr,
+        None,
+        state.hr_sync_interval,
+        "HR pull".into(),
+    ));
+
+    let mut domains = serde_json::Map::new();
     let mut sources = serde_json::Map::new();
     let mut reasons = Vec::new();
-    let mut caresoft_success = None;
-    for (source, interval, what) in [
-        (SyncSource::Caresoft, state.sync_interval, "sync"),
-        (SyncSource::Hr, state.hr_sync_interval, "HR pull"),
-    ] {
-        let last_success = match store::runs::last_success(&state.db, source, None).await {
+    // The stalest domain's last success speaks for the CareSoft mirror.
+    let mut caresoft: Option<(Option<DateTime<Utc>>, serde_json::Value)> = None;
+    for (source, domain, interval, what) in checks {
+        let last_success = match store::runs::last_success(&state.db, source, domain).await {
             Ok(last) => last.map(|last| last.finished_at),
             Err(err) => {
                 tracing::warn!(error = %err, "readiness: cannot read sync runs");
@@ -320,21 +354,36 @@ async fn readyz(State(state): State<HttpState>) -> Response {
             )),
             _ => None,
         };
-        sources.insert(
-            source.as_str().to_string(),
-            serde_json::json!({
-                "scheduled": interval.is_some(),
-                "lastSuccess": last_success.map(|t| t.to_rfc3339()),
-                "ageSeconds": age.map(|a| a.as_secs()),
-                "stale": stale,
-            }),
-        );
-        if source == SyncSource::Caresoft {
-            caresoft_success = Some((last_success, age));
-        }
+        let entry = serde_json::json!({
+            "scheduled": interval.is_some(),
+            "lastSuccess": last_success.map(|t| t.to_rfc3339()),
+            "ageSeconds": age.map(|a| a.as_secs()),
+            "stale": stale,
+        });
         reasons.extend(stale);
+        match source {
+            SyncSource::Caresoft => {
+                if let Some(name) = domain {
+                    domains.insert(name.to_string(), entry.clone());
+                }
+                let stalest = match &caresoft {
+                    None => true,
+                    Some((seen, _)) => {
+                        seen.is_some() && last_success.is_none_or(|t| Some(t) < *seen)
+                    }
+                };
+                if stalest {
+                    caresoft = Some((last_success, entry));
+                }
+            }
+            SyncSource::Hr => {
+                sources.insert(source.as_str().to_string(), entry);
+            }
+        }
     }
-    let (last_success, age) = caresoft_success.unwrap_or_default();
+    let (last_success, caresoft_entry) = caresoft.unwrap_or((None, serde_json::Value::Null));
+    sources.insert(SyncSource::Caresoft.as_str().to_string(), caresoft_entry);
+    let age = last_success.map(|t| (Utc::now() - t).to_std().unwrap_or_default());
     let ready = reasons.is_empty();
     let body = serde_json::json!({
         "ready": ready,
@@ -342,6 +391,7 @@ async fn readyz(State(state): State<HttpState>) -> Response {
         "lastSuccessfulSync": last_success.map(|t| t.to_rfc3339()),
         "lastSuccessfulSyncAgeSeconds": age.map(|a| a.as_secs()),
         "sources": sources,
+        "domains": domains,
         "reason": (!ready).then(|| reasons.join("; ")),
     });
     let status = if ready {

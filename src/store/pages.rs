@@ -44,6 +44,8 @@ pub struct ChannelStatusFilter {
 /// Everything an agent list can filter on; the filters combine.
 #[derive(Debug, Clone, Default)]
 pub struct AgentFilter {
+    /// Only agents of this CareSoft domain.
+    pub domain: Option<String>,
     pub group: Option<String>,
     pub group_id: Option<i64>,
     pub channel_status: Option<ChannelStatusFilter>,
@@ -156,6 +158,9 @@ impl AgentFilter {
         let mut cond = Cond::all();
         if !self.include_removed {
             cond = cond.add(is_current(a()));
+        }
+        if let Some(domain) = &self.domain {
+            cond = cond.add(Expr::col((a(), agent::Column::Domain)).eq(domain.clone()));
         }
         if let Some(group) = &self.group {
             cond = cond.add(Expr::col((a(), agent::Column::GroupName)).eq(group.clone()));

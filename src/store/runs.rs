@@ -192,6 +192,29 @@ pub async fn last_success(
         }))
 }
 
+/// When the latest successful run of `source` finished, per domain, by domain.
+pub async fn last_success_per_domain(
+    db: &impl ConnectionTrait,
+    source: SyncSource,
+) -> Result<Vec<(String, DateTime<Utc>)>, DbErr> {
+    use sea_orm::QuerySelect as _;
+    let rows: Vec<(String, Option<DateTime<Utc>>)> = sync_run::Entity::find()
+        .select_only()
+        .column(sync_run::Column::Domain)
+        .column_as(sync_run::Column::FinishedAt.max(), "finished_at")
+        .filter(sync_run::Column::Source.eq(source))
+        .filter(sync_run::Column::Outcome.eq(SyncOutcome::Succeeded))
+        .group_by(sync_run::Column::Domain)
+        .order_by_asc(sync_run::Column::Domain)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(domain, finished)| Some((domain, finished?)))
+        .collect())
+}
+
 /// The whole row of the latest successful run of `source` (an HR pull reads its digest), in `domain` or
 /// in any.
 pub async fn last_succeeded_run(

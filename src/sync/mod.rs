@@ -8,6 +8,7 @@
 
 pub mod apply;
 pub mod diff;
+pub mod domains;
 pub mod failure;
 pub mod keys;
 pub mod runner;
@@ -27,6 +28,7 @@ use crate::domain::{LinkCause, SyncOutcome, SyncSource, Trigger};
 use crate::events::StatusChange;
 use crate::store::{self, WriteTxn};
 use crate::{alerts, reconcile};
+pub use domains::Syncers;
 pub use failure::{RunError, Surface, SyncFailure};
 pub use runner::{Finish, Job, Runner};
 pub use store::runs::SyncCounts;

@@ -79,6 +79,11 @@ impl<J: Job> Runner<J> {
         &self.db
     }
 
+    /// The CareSoft domain its runs are recorded with (empty for the HR source).
+    pub fn domain(&self) -> &str {
+        self.job.domain()
+    }
+
     /// Whether its source is set up.
     pub fn configured(&self) -> bool {
         self.job.source_error().is_none()
@@ -117,7 +122,7 @@ impl<J: Job> Runner<J> {
         self.run_inner(request, Some(fresh_since)).await
     }
 
-    #[tracing::instrument(skip(self), fields(source = J::SOURCE.as_str(), trigger = request.trigger.as_str(), dry_run = request.dry_run))]
+    #[tracing::instrument(skip(self), fields(source = J::SOURCE.as_str(), domain = self.job.domain(), trigger = request.trigger.as_str(), dry_run = request.dry_run))]
     async fn run_inner(
         &self,
         request: SyncRequest,
@@ -221,6 +226,7 @@ impl<J: Job> Runner<J> {
         let c = report.counts;
         crate::metrics::record_sync(
             J::SOURCE.as_str(),
+            self.job.domain(),
             report.outcome.as_str(),
             report.trigger.as_str(),
             report.duration,

@@ -39,7 +39,8 @@ async fn sync_without_a_domain_is_a_configuration_error() {
     let output = run(&t, None, &["sync"]).await;
     assert_eq!(output.status.code(), Some(78));
     assert!(
-        stderr(&output).contains("CARESOFT_DOMAIN is not set: sync needs it"),
+        stderr(&output)
+            .contains("neither CARESOFT_DOMAINS nor CARESOFT_DOMAIN is set: sync needs one"),
         "{}",
         stderr(&output)
     );

@@ -11,7 +11,7 @@ use caresoft_bridge::events::EventBus;
 use caresoft_bridge::graphql::auth::Role;
 use caresoft_bridge::graphql::{ApiDeps, AppSchema, build_schema, with_request_data};
 use caresoft_bridge::hr::{self, ImportOptions};
-use caresoft_bridge::sync::SyncRequest;
+use caresoft_bridge::sync::{SyncRequest, Syncers};
 use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
 
@@ -72,7 +72,7 @@ impl Api {
             .expect("import");
         let schema = build_schema(ApiDeps {
             db: t.db.clone(),
-            syncer,
+            syncers: Arc::new(Syncers::single(syncer)),
             hr: no_hr_source(t.db.clone()),
             events: EventBus::new(),
             max_removal: MaxRemoval::parse("20%").expect("share"),
@@ -615,7 +615,9 @@ async fn counting(t: &TestDb, query: &str) -> (usize, Value) {
     let caresoft = StandIn::start().await;
     let schema = build_schema(ApiDeps {
         db: db.clone(),
-        syncer: Arc::new(caresoft.syncer(db.clone(), "20%")),
+        syncers: Arc::new(Syncers::single(Arc::new(
+            caresoft.syncer(db.clone(), "20%"),
+        ))),
         hr: no_hr_source(db.clone()),
         events: EventBus::new(),
         max_removal: MaxRemoval::default(),

@@ -434,15 +434,18 @@ impl Drop for TestApp {
 }
 
 /// Builds and runs the application on `t` with CareSoft at `caresoft`, scheduled syncs off unless `extra`
-/// (which overrides the defaults) sets `BRIDGE_SYNC_INTERVAL`. On PostgreSQL it runs the event relay.
+/// (which overrides the defaults) sets `BRIDGE_SYNC_INTERVAL`. With `CARESOFT_DOMAINS` in `extra`, the
+/// single-domain variables are left out. On PostgreSQL it runs the event relay.
 pub async fn spawn_app(t: TestDb, caresoft: StandIn, extra: &[(&str, &str)]) -> TestApp {
     let mut vars = vec![
         ("DATABASE_URL", t.url.clone()),
         ("CARESOFT_BASE_URL", caresoft.server.uri()),
-        ("CARESOFT_DOMAIN", DOMAIN.to_string()),
-        ("CARESOFT_API_TOKEN", "test-token".to_string()),
         ("BRIDGE_SYNC_INTERVAL", "0".to_string()),
     ];
+    if !extra.iter().any(|(k, _)| *k == "CARESOFT_DOMAINS") {
+        vars.push(("CARESOFT_DOMAIN", caresoft.domain.clone()));
+        vars.push(("CARESOFT_API_TOKEN", "test-token".to_string()));
+    }
     vars.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
     let app = Application::build(
         &settings(&vars),

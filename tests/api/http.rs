@@ -62,7 +62,9 @@ async fn start(extra: &[(&str, &str)]) -> Server {
     )
     .await
     .expect("builds");
-    app.syncer()
+    app.syncers()
+        .pick(None)
+        .expect("one domain")
         .run(SyncRequest::new(Trigger::Cli))
         .await
         .expect("first sync");
@@ -370,11 +372,11 @@ fn the_demo_starts_and_answers_a_query() {
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
     let mut url = None;
-    let mut summary = None;
+    let mut summaries = Vec::new();
     for line in lines.by_ref().take(40) {
         let line = line.expect("line");
-        if line.starts_with("sync ok:") {
-            summary = Some(line.clone());
+        if line.contains(": sync ok:") {
+            summaries.push(line.clone());
         }
         if let Some(rest) = line.strip_prefix("caresoft-bridge demo is running at ") {
             url = Some(rest.trim().to_string());
@@ -382,9 +384,17 @@ fn the_demo_starts_and_answers_a_query() {
         }
     }
     let url = url.expect("the demo prints its URL");
+    assert_eq!(
+        summaries
+            .iter()
+            .map(|s| s.split(": sync ok:").next().unwrap_or_default())
+            .collect::<Vec<_>>(),
+        ["demo", "demo-hotline"],
+        "the demo syncs both of its domains before serving: {summaries:?}"
+    );
     assert!(
-        summary.is_some_and(|s| s.contains(" added")),
-        "the demo syncs before serving"
+        summaries.iter().all(|s| s.contains(" added")),
+        "{summaries:?}"
     );
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let body: Value = runtime.block_on(async {

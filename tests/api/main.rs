@@ -6,6 +6,7 @@ mod helpers;
 mod alerts;
 mod caresoft_client;
 mod cli;
+mod domains;
 mod graphql;
 mod graphql_http;
 mod hr_source;

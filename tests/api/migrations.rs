@@ -40,6 +40,15 @@ on_both_engines!(
         Migrator::down(&ddl, Some(9)).await.expect("down 9");
         assert_eq!(t.count("agents").await, 5, "rolling back keeps the rows");
         Migrator::up(&ddl, None).await.expect("up again");
+        assert_eq!(
+            crate::helpers::scalar(
+                &t.db,
+                "SELECT COUNT(*) FROM agents WHERE caresoft_id = id AND domain = 'acme'"
+            )
+            .await,
+            5,
+            "agents of the single domain keep their ids as CareSoft ids, in their domain"
+        );
 
         // A new pool, as a process upgraded in place would open: SQLite connections of the old pool keep
         // statements prepared against the columns dropped meanwhile.

@@ -535,7 +535,7 @@ on_both_engines!(exports_have_the_contract_columns, |t: TestDb| async move {
     assert_eq!(
         lines.next(),
         Some(
-            "id,username,email,phone_no,agent_id,group_id,group_name,call_status,chat_status,ticket_status,match_status,matched_by,employee_code,removed_at"
+            "id,username,email,phone_no,agent_id,group_id,group_name,call_status,chat_status,ticket_status,match_status,matched_by,employee_code,removed_at,domain"
         )
     );
     let rows = export_rows(&t, ExportKind::Agents).await;
@@ -556,7 +556,8 @@ on_both_engines!(exports_have_the_contract_columns, |t: TestDb| async move {
             "MATCHED",
             "EMAIL",
             "NV001",
-            ""
+            "",
+            "acme"
         ]
     );
     assert_eq!(

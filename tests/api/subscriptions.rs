@@ -344,7 +344,7 @@ async fn the_relay_loads_a_runs_agents_once_for_every_subscriber() {
     use caresoft_bridge::graphql::auth::Role;
     use caresoft_bridge::graphql::{ApiDeps, build_schema};
     use caresoft_bridge::store;
-    use caresoft_bridge::sync::SyncRequest;
+    use caresoft_bridge::sync::{SyncRequest, Syncers};
     use tokio_util::sync::CancellationToken;
 
     use crate::helpers::no_hr_source;
@@ -383,7 +383,7 @@ async fn the_relay_loads_a_runs_agents_once_for_every_subscriber() {
         .expect("first sync");
     let schema = build_schema(ApiDeps {
         db: relay_db.clone(),
-        syncer: Arc::clone(&syncer),
+        syncers: Arc::new(Syncers::single(Arc::clone(&syncer))),
         hr: no_hr_source(relay_db.clone()),
         events: bus.clone(),
         max_removal: MaxRemoval::default(),
