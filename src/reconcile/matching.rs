@@ -194,13 +194,25 @@ fn stored_link(row: &agent_link::Model) -> Link {
 }
 
 /// Recomputes the links of every current agent and writes what changed, recording `cause` in the history.
-#[tracing::instrument(skip(db))]
 pub async fn recompute<C: ConnectionTrait>(
     db: &C,
     cause: LinkCause,
     now: DateTime<Utc>,
 ) -> Result<Recomputed, DbErr> {
-    let agents = store::agents::current_keys(db).await?;
+    recompute_in(db, cause, now, None).await
+}
+
+/// [`recompute`] of the current agents of one CareSoft domain (all of them when `None`): what a sync of
+/// that domain needs, since an agent's match depends only on its own keys, the employees and the
+/// overrides, and the sync changed nothing else.
+#[tracing::instrument(skip(db))]
+pub async fn recompute_in<C: ConnectionTrait>(
+    db: &C,
+    cause: LinkCause,
+    now: DateTime<Utc>,
+    domain: Option<&str>,
+) -> Result<Recomputed, DbErr> {
+    let agents = store::agents::current_keys(db, domain).await?;
     let employees = store::employees::live_keys(db).await?;
 
     let mut counts = RecomputeCounts {
@@ -238,13 +250,13 @@ pub async fn recompute<C: ConnectionTrait>(
     }
 
     let index = KeyIndex::build(employees);
-    let existing: HashMap<i64, Link> = store::links::all(db)
+    let existing: HashMap<i64, Link> = store::links::all(db, domain)
         .await?
         .iter()
         .map(|row| (row.agent_id, stored_link(row)))
         .collect();
     let mut existing_candidates: HashMap<i64, BTreeSet<(i64, MatchMethod)>> = HashMap::new();
-    for row in store::links::all_candidates(db).await? {
+    for row in store::links::all_candidates(db, domain).await? {
         existing_candidates
             .entry(row.agent_id)
             .or_default()

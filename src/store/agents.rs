@@ -166,21 +166,23 @@ pub async fn exists(db: &impl ConnectionTrait, id: i64) -> Result<bool, DbErr> {
     Ok(agent::Entity::find_by_id(id).one(db).await?.is_some())
 }
 
-/// The match keys of every current agent: (id, email key, phone key).
+/// The match keys of every current agent (of `domain`, when given): (id, email key, phone key).
 pub async fn current_keys(
     db: &impl ConnectionTrait,
+    domain: Option<&str>,
 ) -> Result<Vec<(i64, Option<String>, Option<String>)>, DbErr> {
-    agent::Entity::find()
+    let mut query = agent::Entity::find()
         .select_only()
         .columns([
             agent::Column::Id,
             agent::Column::EmailKey,
             agent::Column::PhoneKey,
         ])
-        .filter(is_current(agent::Entity))
-        .into_tuple()
-        .all(db)
-        .await
+        .filter(is_current(agent::Entity));
+    if let Some(domain) = domain {
+        query = query.filter(agent::Column::Domain.eq(domain));
+    }
+    query.into_tuple().all(db).await
 }
 
 /// What a sync writes to the mirror, in the caller's transaction.

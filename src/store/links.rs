@@ -63,15 +63,36 @@ pub fn seated_employee_ids() -> SelectStatement {
 }
 
 /// Every stored link.
-pub async fn all(db: &impl ConnectionTrait) -> Result<Vec<agent_link::Model>, DbErr> {
-    agent_link::Entity::find().all(db).await
+pub async fn all(
+    db: &impl ConnectionTrait,
+    domain: Option<&str>,
+) -> Result<Vec<agent_link::Model>, DbErr> {
+    let mut query = agent_link::Entity::find();
+    if let Some(domain) = domain {
+        query = query.filter(agent_link::Column::AgentId.in_subquery(agents_of(domain)));
+    }
+    query.all(db).await
 }
 
-/// Every stored candidate.
+/// Every stored candidate (of the agents of `domain`, when given).
 pub async fn all_candidates(
     db: &impl ConnectionTrait,
+    domain: Option<&str>,
 ) -> Result<Vec<link_candidate::Model>, DbErr> {
-    link_candidate::Entity::find().all(db).await
+    let mut query = link_candidate::Entity::find();
+    if let Some(domain) = domain {
+        query = query.filter(link_candidate::Column::AgentId.in_subquery(agents_of(domain)));
+    }
+    query.all(db).await
+}
+
+/// `SELECT id FROM agents WHERE domain = ?`.
+fn agents_of(domain: &str) -> SelectStatement {
+    Query::select()
+        .column(agent::Column::Id)
+        .from(agent::Entity)
+        .and_where(Expr::col(agent::Column::Domain).eq(domain))
+        .to_owned()
 }
 
 /// Every manual override.

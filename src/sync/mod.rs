@@ -277,7 +277,9 @@ impl Job for CareSoftSync {
             );
         }
         if !plan.is_empty() {
-            let recomputed = reconcile::recompute(&**txn, LinkCause::Sync, now).await?;
+            let recomputed =
+                reconcile::matching::recompute_in(&**txn, LinkCause::Sync, now, Some(&self.domain))
+                    .await?;
             let changes = alerts::findings::Changes {
                 links: &recomputed.changes,
                 terminated: &[],

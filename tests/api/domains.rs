@@ -447,3 +447,92 @@ async fn the_cli_syncs_every_domain_and_names_the_one_that_failed() {
         "{stderr}"
     );
 }
+
+/// Both domains' agents change call status at every sync; subscribers filtered by domain hear only theirs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_filtered_by_domain_hear_only_that_domain() {
+    let t = TestDb::sqlite().await;
+    let acme = StandIn::start().await;
+    let hanoi = StandIn::start_for(HANOI).await;
+    let serve = |call: &'static str| {
+        let mut ours = agent_json(1);
+        ours["call_status"] = json!(call);
+        let theirs: Vec<Value> = hanoi_agents("Hotline HN")
+            .into_iter()
+            .map(|mut agent| {
+                agent["call_status"] = json!(call);
+                agent
+            })
+            .collect();
+        (vec![ours], theirs)
+    };
+    let (ours, theirs) = serve("AVAILABLE");
+    acme.serve(&ours).await;
+    hanoi.serve(&theirs).await;
+    let vars = two_domains(&hanoi);
+    let extra: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let app = spawn_app(t, acme, &extra).await;
+    sync_all(&app).await;
+
+    // One connection per subscription: waiting for one id's frames drops the others'.
+    let mut status_ws = crate::helpers::GraphqlWs::connect(&app.ws_url()).await;
+    status_ws.init_ok(json!({})).await;
+    status_ws
+        .subscribe(
+            "status",
+            r#"subscription { agentStatusChanged(domain: "acme") { agent { domain caresoftId } to } }"#,
+        )
+        .await;
+    let mut runs_ws = crate::helpers::GraphqlWs::connect(&app.ws_url()).await;
+    runs_ws.init_ok(json!({})).await;
+    runs_ws
+        .subscribe(
+            "runs",
+            r#"subscription { syncCompleted(domain: "acme-hn") { domain outcome } }"#,
+        )
+        .await;
+
+    // graphql-transport-ws does not acknowledge `subscribe`: sync until both have heard something.
+    let (mut statuses, mut runs) = (Vec::new(), Vec::new());
+    for round in 0..6 {
+        let (ours, theirs) = serve(if round % 2 == 0 {
+            "LOGOUT"
+        } else {
+            "AVAILABLE"
+        });
+        app.caresoft.serve(&ours).await;
+        hanoi.serve(&theirs).await;
+        sync_all(&app).await;
+        while let Some(event) = status_ws
+            .try_next_of("status", std::time::Duration::from_millis(500))
+            .await
+        {
+            statuses.push(event);
+        }
+        while let Some(event) = runs_ws
+            .try_next_of("runs", std::time::Duration::from_millis(300))
+            .await
+        {
+            runs.push(event);
+        }
+        if !statuses.is_empty() && !runs.is_empty() {
+            break;
+        }
+    }
+    assert!(
+        !statuses.is_empty() && !runs.is_empty(),
+        "{statuses:?} {runs:?}"
+    );
+    assert!(
+        statuses
+            .iter()
+            .all(|e| e["agentStatusChanged"]["agent"]
+                == json!({"domain": "acme", "caresoftId": "1"})),
+        "only acme's agent: {statuses:?}"
+    );
+    assert!(
+        runs.iter()
+            .all(|e| e["syncCompleted"] == json!({"domain": HANOI, "outcome": "SUCCEEDED"})),
+        "only Hà Nội's runs: {runs:?}"
+    );
+}
