@@ -401,10 +401,7 @@ async fn run_sync(
             Err(reason) => return fail(format!("sync: {reason}")),
         },
     };
-    // Every domain at once: each run takes the write lock in turn, and none waits for another's fetch
-    // to fail.
-    let reports =
-        futures_util::future::join_all(chosen.iter().map(|syncer| syncer.run(request))).await;
+    let reports = crate::sync::domains::run_in_turn(&chosen, request).await;
     let several = chosen.len() > 1;
     let mut failed = Vec::new();
     let mut refused = Vec::new();

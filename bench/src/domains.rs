@@ -1,5 +1,5 @@
-//! `--domains N`: the data set's agents split over N CareSoft domains (N stand-ins, one syncer each, all
-//! run at once as `sync` and the schedule run them) against the one HR table, beside the same agents in one
+//! `--domains N`: the data set's agents split over N CareSoft domains (N stand-ins, one syncer each, run in
+//! turn as `sync` runs them) against the one HR table, beside the same agents in one
 //! domain, in alternating runs on fresh databases: the all-domain sync into an empty mirror, then the
 //! no-change resync of every domain (agent rows written counted by a trigger, must be 0).
 
@@ -12,6 +12,7 @@ use caresoft_bridge::caresoft::{CareSoftClient, ClientConfig};
 use caresoft_bridge::config::MaxRemoval;
 use caresoft_bridge::demo::stand_in::{StandIn, StandInConfig};
 use caresoft_bridge::domain::{SyncOutcome, Trigger};
+use caresoft_bridge::sync::domains::run_in_turn;
 use caresoft_bridge::sync::{SyncRequest, Syncer};
 use serde_json::Value;
 
@@ -80,23 +81,14 @@ impl Layout {
     }
 }
 
-/// Every syncer at once; the seconds until the last one ended, and the agents each counted as `counted`.
+/// Every syncer in turn, as `sync` runs them; the seconds until the last one ended, and the agents each
+/// counted as `counted`.
 async fn sync_all(
     syncers: &[Arc<Syncer>],
     counted: impl Fn(&caresoft_bridge::sync::SyncCounts) -> usize,
 ) -> anyhow::Result<(f64, usize)> {
     let started = Instant::now();
-    let tasks: Vec<_> = syncers
-        .iter()
-        .map(|syncer| {
-            let syncer = syncer.clone();
-            tokio::spawn(async move { syncer.run(SyncRequest::new(Trigger::Cli)).await })
-        })
-        .collect();
-    let mut reports = Vec::with_capacity(tasks.len());
-    for task in tasks {
-        reports.push(task.await.context("a sync task panicked")?);
-    }
+    let reports = run_in_turn(syncers, SyncRequest::new(Trigger::Cli)).await;
     let seconds = started.elapsed().as_secs_f64();
     let mut total = 0;
     for report in reports {

@@ -150,8 +150,8 @@ impl Mutation {
         run_now(ctx, syncer, dry_run, allow_mass_removal).await
     }
 
-    /// Syncs every CareSoft domain now, each as its own run (one failing or refused leaves the others
-    /// applied), and returns their runs in the configuration's order.
+    /// Syncs every CareSoft domain now, one after the other, each as its own run (one failing or refused
+    /// leaves the others applied), and returns their runs in the configuration's order.
     #[graphql(guard = "AdminOnly")]
     async fn sync_all_now(
         &self,
@@ -160,10 +160,11 @@ impl Mutation {
         #[graphql(default_with = "Some(false)")] allow_mass_removal: Option<bool>,
     ) -> async_graphql::Result<Vec<SyncRun>> {
         let syncers = ctx.data_unchecked::<Arc<Syncers>>().all();
-        let runs = syncers
-            .into_iter()
-            .map(|syncer| run_now(ctx, syncer, dry_run, allow_mass_removal));
-        futures_util::future::try_join_all(runs).await
+        let mut runs = Vec::with_capacity(syncers.len());
+        for syncer in syncers {
+            runs.push(run_now(ctx, syncer, dry_run, allow_mass_removal).await?);
+        }
+        Ok(runs)
     }
 
     /// Pulls the HR source (`HR_DATABASE_URL` or `HR_FILE`) now and returns its run (waits if a run is

@@ -142,7 +142,7 @@ impl Query {
         lists::agents(ctx, "agents", filter, order, first, after.as_deref()).await
     }
 
-    /// One agent by CareSoft id, removed or not.
+    /// One agent by its id (`Agent.id`: its CareSoft id unless two domains share it), removed or not.
     async fn agent(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Agent>> {
         agent_by_id(ctx, parse_id(&id, "id")?).await
     }

@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use futures_util::future::{BoxFuture, join_all};
+use futures_util::future::BoxFuture;
 use sea_orm::{DatabaseConnection, DbErr};
 
 use super::{SourceError, SyncReport, SyncRequest, Syncer};
@@ -173,9 +173,24 @@ impl Syncers {
         }
     }
 
-    /// Runs `request` on every syncer at once (each waits its turn for the write lock), reports in the
-    /// order of [`Syncers::all`].
+    /// Runs `request` on every syncer, one after the other in the order of [`Syncers::all`] (the order
+    /// of the reports): each run holds the write lock from its fetch to its commit, so running them at
+    /// once would only queue them on the lock (on SQLite, polling the file's busy timeout), and in order
+    /// the domain listed first is the one that keeps a CareSoft id two domains share as its key. A domain
+    /// that fails or is refused does not stop the next.
     pub async fn run_all(&self, request: SyncRequest) -> Vec<Result<SyncReport, DbErr>> {
-        join_all(self.all().iter().map(|syncer| syncer.run(request))).await
+        run_in_turn(&self.all(), request).await
     }
+}
+
+/// Runs `request` on each of `syncers` in turn (see [`Syncers::run_all`]).
+pub async fn run_in_turn(
+    syncers: &[Arc<Syncer>],
+    request: SyncRequest,
+) -> Vec<Result<SyncReport, DbErr>> {
+    let mut reports = Vec::with_capacity(syncers.len());
+    for syncer in syncers {
+        reports.push(syncer.run(request).await);
+    }
+    reports
 }

@@ -15,6 +15,7 @@ use std::time::Duration;
 use caresoft_bridge::app::Application;
 use caresoft_bridge::caresoft::{CareSoftClient, ClientConfig};
 use caresoft_bridge::config::{ConfigError, MaxRemoval, Settings};
+use caresoft_bridge::demo::stand_in::groups_of;
 use caresoft_bridge::hr::HrPuller;
 use caresoft_bridge::store;
 use caresoft_bridge::sync::Syncer;
@@ -259,20 +260,6 @@ pub struct StandIn {
     pub domain: String,
     /// The answers of `/agents` and `/groups`, mounted again whenever one of them is replaced.
     answers: Mutex<(ResponseTemplate, ResponseTemplate)>,
-}
-
-/// `{"code":"ok","groups":[...]}` naming each group the agents name, once, in CareSoft's wire shape.
-pub fn groups_of(agents: &[Value]) -> Vec<Value> {
-    let mut seen = std::collections::BTreeMap::new();
-    for agent in agents {
-        if let Some(id) = agent.get("group_id").and_then(Value::as_i64) {
-            seen.entry(id)
-                .or_insert_with(|| agent.get("group_name").cloned());
-        }
-    }
-    seen.into_iter()
-        .map(|(id, name)| json!({"group_id": id, "group_name": name, "created_at": "2020-10-01 02:48:15"}))
-        .collect()
 }
 
 impl StandIn {
