@@ -127,8 +127,9 @@ impl Query {
         after: Option<String>,
         #[graphql(desc = "Only agents of this CareSoft domain.")] domain: Option<String>,
     ) -> async_graphql::Result<AgentConnection> {
+        let domain = domain.map(|d| ctx.data_unchecked::<Arc<Syncers>>().canonical(&d));
         let filter = AgentFilter {
-            domain: domain.map(|d| d.trim().to_string()),
+            domain,
             group,
             group_id,
             channel_status: channel_status.map(Into::into),
@@ -245,7 +246,8 @@ impl Query {
         #[graphql(desc = "Only the groups of this CareSoft domain.")] domain: Option<String>,
     ) -> async_graphql::Result<Vec<Group>> {
         let db = ctx.data_unchecked::<DatabaseConnection>();
-        let domain = domain.as_deref().map(str::trim);
+        let domain = domain.map(|d| ctx.data_unchecked::<Arc<Syncers>>().canonical(&d));
+        let domain = domain.as_deref();
         let groups = memoised(ctx, format!("groups {domain:?}"), || {
             store::groups::listing(db, domain)
         })
@@ -285,14 +287,10 @@ impl Query {
             .into());
         }
         let db = ctx.data_unchecked::<DatabaseConnection>();
-        let rows = store::runs::latest(
-            db,
-            first as u64,
-            source.map(Into::into),
-            domain.as_deref().map(str::trim),
-        )
-        .await
-        .or_internal()?;
+        let domain = domain.map(|d| ctx.data_unchecked::<Arc<Syncers>>().canonical(&d));
+        let rows = store::runs::latest(db, first as u64, source.map(Into::into), domain.as_deref())
+            .await
+            .or_internal()?;
         Ok(rows.into_iter().map(SyncRun).collect())
     }
 

@@ -137,6 +137,19 @@ impl Syncers {
             .collect()
     }
 
+    /// A domain name as the API was given it, in the spelling of a known domain when one matches it
+    /// case-insensitively (`ACME-HN` → `acme-hn`), else trimmed: what filters compare with stored rows.
+    pub fn canonical(&self, name: &str) -> String {
+        let name = name.trim();
+        self.configured
+            .iter()
+            .chain(&self.retired)
+            .map(|s| s.domain())
+            .find(|known| known.eq_ignore_ascii_case(name))
+            .unwrap_or(name)
+            .to_string()
+    }
+
     /// The names of the configured domains.
     pub fn names(&self) -> Vec<&str> {
         self.configured.iter().map(|s| s.domain()).collect()
