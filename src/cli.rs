@@ -394,14 +394,17 @@ async fn run_sync(
             ));
         }
     };
-    let chosen = match domain {
-        None => syncers.all(),
+    let (chosen, reports) = match domain {
+        None => (syncers.all(), syncers.run_all(request).await),
         Some(name) => match syncers.pick(Some(name)) {
-            Ok(syncer) => vec![syncer],
+            Ok(syncer) => {
+                let chosen = vec![syncer];
+                let reports = crate::sync::domains::run_in_turn(&chosen, request).await;
+                (chosen, reports)
+            }
             Err(reason) => return fail(format!("sync: {reason}")),
         },
     };
-    let reports = crate::sync::domains::run_in_turn(&chosen, request).await;
     let several = chosen.len() > 1;
     let mut failed = Vec::new();
     let mut refused = Vec::new();

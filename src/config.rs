@@ -166,11 +166,16 @@ impl CareSoftSettings {
             .collect())
     }
 
-    /// The client configuration of one domain.
+    /// The client configuration of one domain. A domain on a host of its own gets no fallback host: its
+    /// token is only ever sent to the host named for it.
     pub fn client_config_of(&self, domain: DomainSettings) -> ClientConfig {
+        let own_host = domain.base_url.is_some();
         let base_url = domain.base_url.unwrap_or_else(|| self.base_url.clone());
         let mut config = ClientConfig::new(base_url, domain.name, domain.token);
-        config.fallback_url = self.fallback_url.clone();
+        config.fallback_url = match own_host {
+            true => None,
+            false => self.fallback_url.clone(),
+        };
         config.timezone = self.timezone;
         config.max_attempts = self.max_attempts;
         config.request_timeout = self.request_timeout;
@@ -221,23 +226,38 @@ pub fn parse_domain_list(raw: &str) -> Result<Vec<(String, SecretString)>, Strin
                 "entry {position} is empty (expected name:token entries separated by commas)"
             ));
         }
+        // The entry may be a token on its own, or a token before its domain: it is never shown, and a
+        // name is only shown once it is a valid one.
         let Some((name, token)) = entry.split_once(':') else {
-            let shown: String = entry.chars().take(40).collect();
-            let shown = match shown.len() < entry.len() {
-                true => format!("{shown}…"),
-                false => shown,
-            };
             return Err(format!(
-                "entry {position} ({shown:?}) has no ':' between the domain and its token"
+                "entry {position} has no ':' between the domain and its token"
             ));
         };
         let name = name.trim();
         if let Some(problem) = domain_name_problem(name) {
-            return Err(format!("entry {position} (domain {name:?}): {problem}"));
+            return Err(format!("entry {position}: {problem}"));
         }
-        if token.trim().is_empty() {
+        let token = token.trim();
+        if token.is_empty() {
             return Err(format!(
                 "entry {position} (domain {name:?}) has an empty token"
+            ));
+        }
+        if token.contains(char::is_whitespace) || token.contains(':') {
+            return Err(format!(
+                "entry {position} (domain {name:?}): its token contains a space or a ':' (entries are \
+                 separated by commas)"
+            ));
+        }
+        if let Some(first) = domains.iter().position(|(seen, _)| {
+            !seen.eq_ignore_ascii_case(name)
+                && domain_base_url_variable(seen) == domain_base_url_variable(name)
+        }) {
+            return Err(format!(
+                "entry {position} (domain {name:?}) and entry {} (domain {:?}) would share {}: rename one",
+                first + 1,
+                domains[first].0,
+                domain_base_url_variable(name)
             ));
         }
         if let Some(first) = domains
@@ -249,10 +269,7 @@ pub fn parse_domain_list(raw: &str) -> Result<Vec<(String, SecretString)>, Strin
                 first + 1
             ));
         }
-        domains.push((
-            name.to_string(),
-            SecretString::from(token.trim().to_string()),
-        ));
+        domains.push((name.to_string(), SecretString::from(token.to_string())));
     }
     Ok(domains)
 }
@@ -749,6 +766,24 @@ mod tests {
                 ("acme-hn", "T2", "http://127.0.0.1:9000")
             ]
         );
+        let with_fallback = settings(&[
+            ("CARESOFT_DOMAINS", "acme:T1,acme-hn:T2"),
+            ("CARESOFT_BASE_URL_ACME_HN", "http://127.0.0.1:9000"),
+            ("CARESOFT_FALLBACK_URL", "https://api2.caresoft.vn"),
+        ])
+        .expect("valid");
+        let fallbacks: Vec<Option<String>> = with_fallback
+            .caresoft
+            .client_configs("sync")
+            .expect("configured")
+            .into_iter()
+            .map(|c| c.fallback_url)
+            .collect();
+        assert_eq!(
+            fallbacks,
+            [Some("https://api2.caresoft.vn".to_string()), None],
+            "a domain on a host of its own never sends its token to the shared fallback"
+        );
         let single = settings(&[
             ("CARESOFT_DOMAIN", "acme"),
             ("CARESOFT_API_TOKEN", "T"),
@@ -764,14 +799,17 @@ mod tests {
     fn a_bad_domain_list_names_the_entry_and_never_the_token() {
         for (raw, expected) in [
             ("acme:T1,,b:T2", "entry 2 is empty"),
-            ("acme:T1,hanoi", "entry 2 (\"hanoi\") has no ':'"),
+            ("acme:T1,hanoi", "entry 2 has no ':'"),
+            ("acme:T1,T2", "entry 2 has no ':'"),
+            ("acme:T1, :T2", "entry 2: the domain name is empty"),
+            ("T1/x:acme", "entry 1: expected the bare tenant name"),
             (
-                "acme:T1, :T2",
-                "entry 2 (domain \"\"): the domain name is empty",
+                "acme:T1 hn:T2",
+                "entry 1 (domain \"acme\"): its token contains a space",
             ),
             (
-                "ac/me:T1",
-                "entry 1 (domain \"ac/me\"): expected the bare tenant name",
+                "acme-hn:T1,acme_hn:T2",
+                "would share CARESOFT_BASE_URL_ACME_HN",
             ),
             ("acme:T1,hn: ", "entry 2 (domain \"hn\") has an empty token"),
             (

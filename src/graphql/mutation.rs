@@ -151,7 +151,9 @@ impl Mutation {
     }
 
     /// Syncs every CareSoft domain now, one after the other, each as its own run (one failing or refused
-    /// leaves the others applied), and returns their runs in the configuration's order.
+    /// leaves the others applied), and returns their runs in the configuration's order. A domain taken
+    /// out of the configuration keeps its guard here even with `allowMassRemoval`: confirm its removal
+    /// with `syncNow(domain:, allowMassRemoval: true)`.
     #[graphql(guard = "AdminOnly")]
     async fn sync_all_now(
         &self,
@@ -159,10 +161,23 @@ impl Mutation {
         #[graphql(default_with = "Some(false)")] dry_run: Option<bool>,
         #[graphql(default_with = "Some(false)")] allow_mass_removal: Option<bool>,
     ) -> async_graphql::Result<Vec<SyncRun>> {
-        let syncers = ctx.data_unchecked::<Arc<Syncers>>().all();
-        let mut runs = Vec::with_capacity(syncers.len());
-        for syncer in syncers {
-            runs.push(run_now(ctx, syncer, dry_run, allow_mass_removal).await?);
+        let syncers = ctx.data_unchecked::<Arc<Syncers>>().clone();
+        let request = SyncRequest {
+            dry_run: dry_run.unwrap_or(false),
+            allow_mass_removal: allow_mass_removal.unwrap_or(false),
+            ..SyncRequest::new(Trigger::Api)
+        };
+        // One task for all of them: a client that disconnects must not leave the later domains unsynced.
+        let reports = tokio::spawn(async move { syncers.run_all(request).await })
+            .await
+            .or_internal()?;
+        let db = ctx.data_unchecked::<DatabaseConnection>();
+        let mut runs = Vec::with_capacity(reports.len());
+        for report in reports {
+            let run = store::runs::by_id(db, report.or_internal()?.run_id)
+                .await
+                .or_internal()?;
+            runs.push(run.map(SyncRun).ok_or(ApiError::Internal)?);
         }
         Ok(runs)
     }

@@ -127,7 +127,7 @@ impl Query {
         after: Option<String>,
         #[graphql(desc = "Only agents of this CareSoft domain.")] domain: Option<String>,
     ) -> async_graphql::Result<AgentConnection> {
-        let domain = domain.map(|d| ctx.data_unchecked::<Arc<Syncers>>().canonical(&d));
+        let domain = domain.and_then(|d| ctx.data_unchecked::<Arc<Syncers>>().canonical(&d));
         let filter = AgentFilter {
             domain,
             group,
@@ -246,7 +246,7 @@ impl Query {
         #[graphql(desc = "Only the groups of this CareSoft domain.")] domain: Option<String>,
     ) -> async_graphql::Result<Vec<Group>> {
         let db = ctx.data_unchecked::<DatabaseConnection>();
-        let domain = domain.map(|d| ctx.data_unchecked::<Arc<Syncers>>().canonical(&d));
+        let domain = domain.and_then(|d| ctx.data_unchecked::<Arc<Syncers>>().canonical(&d));
         let domain = domain.as_deref();
         let groups = memoised(ctx, format!("groups {domain:?}"), || {
             store::groups::listing(db, domain)
@@ -256,16 +256,21 @@ impl Query {
         Ok(groups.into_iter().map(Group::from).collect())
     }
 
-    /// Current agents per channel and status, across all groups or in one.
+    /// Current agents per channel and status, across all groups or in one, in every domain or in one.
     async fn status_summary(
         &self,
         ctx: &Context<'_>,
         group_id: Option<i64>,
+        #[graphql(desc = "Only the agents of this CareSoft domain.")] domain: Option<String>,
     ) -> async_graphql::Result<Vec<StatusCount>> {
         let db = ctx.data_unchecked::<DatabaseConnection>();
-        let totals = memoised(ctx, format!("status totals {group_id:?}"), || {
-            store::agents::status_totals(db, group_id, None)
-        })
+        let domain = domain.and_then(|d| ctx.data_unchecked::<Arc<Syncers>>().canonical(&d));
+        let domain = domain.as_deref();
+        let totals = memoised(
+            ctx,
+            format!("status totals {group_id:?} {domain:?}"),
+            || store::agents::status_totals(db, group_id, domain),
+        )
         .await
         .or_internal()?;
         Ok(status_counts(&totals))
@@ -287,7 +292,7 @@ impl Query {
             .into());
         }
         let db = ctx.data_unchecked::<DatabaseConnection>();
-        let domain = domain.map(|d| ctx.data_unchecked::<Arc<Syncers>>().canonical(&d));
+        let domain = domain.and_then(|d| ctx.data_unchecked::<Arc<Syncers>>().canonical(&d));
         let rows = store::runs::latest(db, first as u64, source.map(Into::into), domain.as_deref())
             .await
             .or_internal()?;
@@ -315,9 +320,11 @@ impl Query {
             .or_internal()?
             .pop()
             .map(SyncRun);
-        // The stalest domain speaks for the mirror: null while one never succeeded.
+        // The stalest configured domain speaks for the mirror: null while one never succeeded. A retired
+        // domain is listed, but is not synced any more.
         let last_success_at = sources
             .iter()
+            .filter(|s| s.configured || s.domain.is_none())
             .map(|s| s.last_success_at)
             .collect::<Option<Vec<_>>>()
             .and_then(|all| all.into_iter().min());

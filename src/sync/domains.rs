@@ -46,6 +46,8 @@ impl AgentDirectory for Retired {
 
 impl Syncers {
     /// The syncers of `settings`' domains, and of the retired domains `db` still holds current agents of.
+    /// Refuses a configured domain spelled with other capitals than a domain already stored: the store
+    /// compares names exactly, so it would mirror every agent a second time.
     pub async fn build(
         settings: &Settings,
         db: DatabaseConnection,
@@ -77,13 +79,22 @@ impl Syncers {
                 syncer(source, name)
             })
             .collect();
-        let retired = store::agents::domains_seen(&db)
-            .await?
+        let seen = store::agents::domains_seen(&db).await?;
+        for syncer in &configured {
+            if let Some((stored, _)) = seen.iter().find(|(stored, _)| {
+                stored != syncer.domain() && stored.eq_ignore_ascii_case(syncer.domain())
+            }) {
+                return Err(DbErr::Custom(format!(
+                    "the configured CareSoft domain {:?} is stored as {stored:?}: spell it as stored \
+                     (CARESOFT_DOMAINS or CARESOFT_DOMAIN), or its agents would be mirrored a second time",
+                    syncer.domain()
+                )));
+            }
+        }
+        let retired = seen
             .into_iter()
             .filter(|(name, current)| {
-                *current > 0
-                    && !name.is_empty()
-                    && !configured.iter().any(|s| s.domain().eq_ignore_ascii_case(name))
+                *current > 0 && !name.is_empty() && !configured.iter().any(|s| s.domain() == name)
             })
             .map(|(name, current)| {
                 tracing::warn!(
@@ -139,15 +150,19 @@ impl Syncers {
 
     /// A domain name as the API was given it, in the spelling of a known domain when one matches it
     /// case-insensitively (`ACME-HN` → `acme-hn`), else trimmed: what filters compare with stored rows.
-    pub fn canonical(&self, name: &str) -> String {
+    /// `None` for a blank name (no filter).
+    pub fn canonical(&self, name: &str) -> Option<String> {
         let name = name.trim();
-        self.configured
+        if name.is_empty() {
+            return None;
+        }
+        let known = self
+            .configured
             .iter()
             .chain(&self.retired)
             .map(|s| s.domain())
-            .find(|known| known.eq_ignore_ascii_case(name))
-            .unwrap_or(name)
-            .to_string()
+            .find(|known| known.eq_ignore_ascii_case(name));
+        Some(known.unwrap_or(name).to_string())
     }
 
     /// The names of the configured domains.
@@ -187,12 +202,22 @@ impl Syncers {
     }
 
     /// Runs `request` on every syncer, one after the other in the order of [`Syncers::all`] (the order
-    /// of the reports): each run holds the write lock from its fetch to its commit, so running them at
+    /// of the reports; retired domains keep their guard, see below): each run holds the write lock from its fetch to its commit, so running them at
     /// once would only queue them on the lock (on SQLite, polling the file's busy timeout), and in order
     /// the domain listed first is the one that keeps a CareSoft id two domains share as its key. A domain
     /// that fails or is refused does not stop the next.
+    /// A run of every domain never removes a retired domain's agents: `allowMassRemoval` meant for a
+    /// large change of a configured domain does not confirm a retirement, which is asked for by name
+    /// (`sync --domain D --allow-mass-removal`).
     pub async fn run_all(&self, request: SyncRequest) -> Vec<Result<SyncReport, DbErr>> {
-        run_in_turn(&self.all(), request).await
+        let mut reports = run_in_turn(&self.configured, request).await;
+        let guarded = SyncRequest {
+            allow_mass_removal: false,
+            ..request
+        };
+        reports.extend(run_in_turn(&self.retired, guarded).await);
+        reports.extend(run_in_turn(self.unconfigured.as_slice(), request).await);
+        reports
     }
 }
 

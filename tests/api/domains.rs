@@ -348,6 +348,36 @@ on_both_engines!(
             "a retired domain's CareSoft is not asked"
         );
 
+        // allowMassRemoval meant for the configured domains does not confirm a retirement.
+        let forced: Vec<_> = left
+            .run_all(SyncRequest {
+                allow_mass_removal: true,
+                ..SyncRequest::new(Trigger::Cli)
+            })
+            .await
+            .into_iter()
+            .map(|r| r.expect("recorded").outcome)
+            .collect();
+        assert_eq!(forced, [SyncOutcome::Succeeded, SyncOutcome::Refused]);
+        assert_eq!(scalar(&t.db, current_in_hanoi).await, 2);
+
+        // The stored domain spelled with other capitals is refused: it would mirror every agent again.
+        let respelled = settings(&[
+            (
+                "CARESOFT_DOMAINS",
+                "acme:test-token,ACME-HN:test-token".to_string(),
+            ),
+            ("CARESOFT_BASE_URL", acme.server.uri()),
+        ]);
+        let err = Syncers::build(&respelled, t.db.clone(), EventBus::new())
+            .await
+            .expect_err("a respelled domain");
+        assert!(
+            err.to_string()
+                .contains("\"ACME-HN\" is stored as \"acme-hn\""),
+            "{err}"
+        );
+
         let confirmed = left
             .pick(Some(HANOI))
             .expect("retired domains can be named")
