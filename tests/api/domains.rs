@@ -567,3 +567,40 @@ async fn subscriptions_filtered_by_domain_hear_only_that_domain() {
         "only Hà Nội's runs: {runs:?}"
     );
 }
+
+/// Scheduled every 2 s, acme keeps succeeding while Hà Nội answers 500: `/readyz` turns 503 naming
+/// Hà Nội only, and the stale domain's entry says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_names_the_stale_domain() {
+    let t = TestDb::sqlite().await;
+    let acme = StandIn::start().await;
+    acme.serve(&[agent_json(1)]).await;
+    let hanoi = StandIn::start_for(HANOI).await;
+    hanoi
+        .respond(ResponseTemplate::new(500).set_body_string("down"))
+        .await;
+    let mut vars = two_domains(&hanoi);
+    vars.push(("BRIDGE_SYNC_INTERVAL", "2s".to_string()));
+    let extra: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let app = spawn_app(t, acme, &extra).await;
+
+    let body: Value = crate::helpers::eventually(
+        std::time::Duration::from_secs(30),
+        "/readyz to report the stale domain",
+        || async {
+            let response = app.http.get(app.url("/readyz")).send().await.ok()?;
+            let unready = response.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE;
+            let body: Value = response.json().await.ok()?;
+            (unready && body["domains"]["acme"]["lastSuccess"].is_string()).then_some(body)
+        },
+    )
+    .await;
+    let reason = body["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("no successful sync of domain acme-hn"),
+        "{body}"
+    );
+    assert!(!reason.contains("domain acme "), "acme is fresh: {body}");
+    assert!(body["domains"][HANOI]["stale"].is_string(), "{body}");
+    assert!(body["domains"]["acme"]["stale"].is_null(), "{body}");
+}
