@@ -213,7 +213,19 @@ pub async fn recompute_in<C: ConnectionTrait>(
     domain: Option<&str>,
 ) -> Result<Recomputed, DbErr> {
     let agents = store::agents::current_keys(db, domain).await?;
-    let employees = store::employees::live_keys(db).await?;
+    // One domain's agents need only the employees sharing one of their keys; all agents, the table.
+    let employees = match domain {
+        None => store::employees::live_keys(db).await?,
+        Some(_) => {
+            let mut email_keys: Vec<&str> = agents.iter().filter_map(|a| a.1.as_deref()).collect();
+            let mut phone_keys: Vec<&str> = agents.iter().filter_map(|a| a.2.as_deref()).collect();
+            for keys in [&mut email_keys, &mut phone_keys] {
+                keys.sort_unstable();
+                keys.dedup();
+            }
+            store::employees::live_keys_matching(db, &email_keys, &phone_keys).await?
+        }
+    };
 
     let mut counts = RecomputeCounts {
         agents: agents.len(),

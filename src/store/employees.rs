@@ -127,6 +127,42 @@ pub async fn live_keys(
         .await
 }
 
+/// The keys of the employees still in HR whose email key is one of `email_keys` or whose phone key is one
+/// of `phone_keys`, each employee once: all that matching agents carrying only those keys needs, read
+/// through the key indexes instead of the whole table.
+pub async fn live_keys_matching(
+    db: &impl ConnectionTrait,
+    email_keys: &[&str],
+    phone_keys: &[&str],
+) -> Result<Vec<(i64, Option<String>, Option<String>)>, DbErr> {
+    let chunk = rows_per_statement(db.get_database_backend(), 1)
+        .saturating_sub(1)
+        .max(1);
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for (column, keys) in [
+        (employee::Column::EmailKey, email_keys),
+        (employee::Column::PhoneKey, phone_keys),
+    ] {
+        for keys in keys.chunks(chunk) {
+            let rows: Vec<(i64, Option<String>, Option<String>)> = employee::Entity::find()
+                .select_only()
+                .columns([
+                    employee::Column::Id,
+                    employee::Column::EmailKey,
+                    employee::Column::PhoneKey,
+                ])
+                .filter(in_hr())
+                .filter(column.is_in(keys.iter().copied()))
+                .into_tuple()
+                .all(db)
+                .await?;
+            out.extend(rows.into_iter().filter(|row| seen.insert(row.0)));
+        }
+    }
+    Ok(out)
+}
+
 /// The ids of the employees still in HR among `codes` (the few that manual links name), by code.
 pub async fn live_ids_by_code(
     db: &impl ConnectionTrait,
