@@ -249,11 +249,8 @@ async fn list_agents(
     domain: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
 ) -> Response {
-    if !matches!(&domain, Ok(Path(domain)) if *domain == shared.domain) {
-        return not_found().await;
-    }
-    if !shared.authorized(&headers) {
-        return caresoft_error(StatusCode::UNAUTHORIZED, "Unauthenticated.");
+    if let Some(refused) = shared.refusal(&domain, &headers) {
+        return refused;
     }
     let body = shared
         .list
@@ -271,11 +268,8 @@ async fn list_groups(
     domain: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
 ) -> Response {
-    if !matches!(&domain, Ok(Path(domain)) if *domain == shared.domain) {
-        return not_found().await;
-    }
-    if !shared.authorized(&headers) {
-        return caresoft_error(StatusCode::UNAUTHORIZED, "Unauthenticated.");
+    if let Some(refused) = shared.refusal(&domain, &headers) {
+        return refused;
     }
     (
         [(header::CONTENT_TYPE, "application/json")],
@@ -295,6 +289,22 @@ impl fmt::Debug for Shared {
 }
 
 impl Shared {
+    /// CareSoft's answer to a request for another tenant (404) or without this one's token (401); `None`
+    /// when the request may be served.
+    fn refusal(
+        &self,
+        domain: &Result<Path<String>, PathRejection>,
+        headers: &HeaderMap,
+    ) -> Option<Response> {
+        if !matches!(domain, Ok(Path(domain)) if *domain == self.domain) {
+            return Some(caresoft_error(StatusCode::NOT_FOUND, "Not found."));
+        }
+        if !self.authorized(headers) {
+            return Some(caresoft_error(StatusCode::UNAUTHORIZED, "Unauthenticated."));
+        }
+        None
+    }
+
     /// `Authorization: Bearer {token}`; the scheme is case-insensitive (RFC 9110), the token is not.
     ///
     /// A plain comparison: the stand-in guards nothing of value, so a timing-safe one would be ceremony.

@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use entity::{caresoft_group, group_change};
-use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
     IntoActiveModel, QueryFilter, QueryOrder,
@@ -62,10 +61,11 @@ pub async fn sync(
         });
     };
     let mut seen = HashSet::with_capacity(fetched.len());
+    let mut added = Vec::new();
     for group in fetched {
         seen.insert(group.id);
         let Some(old) = stored.get(&group.id) else {
-            let row = caresoft_group::ActiveModel {
+            added.push(caresoft_group::ActiveModel {
                 id: NotSet,
                 domain: Set(domain.to_string()),
                 group_id: Set(group.id),
@@ -74,19 +74,7 @@ pub async fn sync(
                 first_seen_at: Set(now),
                 last_changed_at: Set(now),
                 removed_at: Set(None),
-            };
-            caresoft_group::Entity::insert(row)
-                .on_conflict(
-                    OnConflict::columns([
-                        caresoft_group::Column::Domain,
-                        caresoft_group::Column::GroupId,
-                    ])
-                    .do_nothing()
-                    .to_owned(),
-                )
-                .exec_without_returning(db)
-                .await?;
-            counts.added += 1;
+            });
             continue;
         };
         let returning = old.removed_at.is_some();
@@ -132,6 +120,9 @@ pub async fn sync(
         row.last_changed_at = Set(now);
         caresoft_group::Entity::update(row).exec(db).await?;
     }
+    // Read in the same transaction under the write lock: nothing can have inserted these meanwhile.
+    counts.added = added.len();
+    insert_all(db, &added).await?;
     insert_all(db, &changes).await?;
     Ok(counts)
 }
@@ -149,18 +140,6 @@ pub async fn current(
     query
         .order_by_asc(caresoft_group::Column::Domain)
         .order_by_asc(caresoft_group::Column::GroupId)
-        .all(db)
-        .await
-}
-
-/// The history of one mirrored group, oldest first.
-pub async fn changes(
-    db: &impl ConnectionTrait,
-    group_key: i64,
-) -> Result<Vec<group_change::Model>, DbErr> {
-    group_change::Entity::find()
-        .filter(group_change::Column::GroupKey.eq(group_key))
-        .order_by_asc(group_change::Column::Id)
         .all(db)
         .await
 }
