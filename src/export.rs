@@ -125,10 +125,7 @@ pub async fn seat_report_rows(
     db: &DatabaseConnection,
     lists: &Lists,
 ) -> Result<Vec<Vec<Option<String>>>, DbErr> {
-    let read = PageRead {
-        links: true,
-        employees: true,
-    };
+    let read = PageRead::everything();
     let mut out = Vec::new();
     for list in ListName::ALL {
         let rows =
@@ -226,10 +223,7 @@ pub async fn rows(
         }
         ExportKind::SeatReport => return seat_report_rows(db, &default_lists()).await,
     };
-    let read = PageRead {
-        links: true,
-        employees: true,
-    };
+    let read = PageRead::everything();
     let rows = pages::agents(db, &agents, AgentOrder::IdAsc, None, None, read).await?;
     Ok(rows.into_iter().map(|row| agent_cells(row).0).collect())
 }

@@ -11,10 +11,13 @@ use super::errors::{ApiError, OrInternal};
 use super::loaders::{Loaders, SeatsKey, asks_for_links, load_one, prefetch_agents};
 use super::memoised::memoised;
 use super::pagination::{Cursor, page_size};
-use super::types::{Agent, AgentOrderBy, Channel, ChannelStatus, Employee};
+use super::types::{
+    Agent, AgentOrderBy, Channel, ChannelStatus, Employee, agent_columns_read,
+    employee_columns_read,
+};
 use crate::seats::{ListName, Lists};
 use crate::store::pages::{
-    self, AgentFilter, AgentOrder, ChannelStatusFilter, EmployeeFilter, PageRead,
+    self, AgentFilter, AgentOrder, ChannelStatusFilter, Columns, EmployeeFilter, PageRead,
 };
 
 /// Relay page information.
@@ -66,6 +69,8 @@ impl PageAsks {
             read: PageRead {
                 links: nodes.iter().any(asks_for_links),
                 employees: nodes.iter().any(|n| n.field("employee").exists()),
+                agent_columns: agent_columns_read(&nodes),
+                employee_columns: employee_columns_read(&nodes),
             },
         }
     }
@@ -235,6 +240,7 @@ async fn agents_of(
     {
         asks.read.links = true;
         asks.read.employees = true;
+        asks.read.employee_columns = Columns::all();
     }
     let limit = page_size(first)?;
     let order = AgentOrder::from(order);

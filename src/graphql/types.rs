@@ -3,9 +3,10 @@
 
 use std::borrow::Cow;
 
-use async_graphql::{ComplexObject, Context, Enum, ID, Object, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, ID, Lookahead, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{agent, agent_link, employee, link_history, roster_change, status_event, sync_run};
+use sea_orm::{IdenStatic, Iterable};
 
 use super::auth::Role;
 use super::errors::OrInternal;
@@ -15,6 +16,7 @@ use super::loaders::{
 };
 use crate::domain;
 use crate::store;
+use crate::store::pages::Columns;
 use crate::sync::{Surface, failure::with_advice};
 
 /// Declares a GraphQL enum mirroring a domain enum, with conversions both ways.
@@ -205,6 +207,95 @@ impl Agent {
             }
         }
     }
+}
+
+/// The columns of its row that each field of `Agent` reads, so that a page reads only what its selection
+/// asks (`store::pages::Columns`); a field not listed here reads the whole row, so a new field is right
+/// before it is listed. The link and employee are read apart, by whether the selection asks for them.
+/// `tests/api/selections.rs` checks every listed field against a read of the whole row.
+const AGENT_FIELD_COLUMNS: &[(&str, &[agent::Column])] = {
+    use agent::Column as C;
+    &[
+        ("__typename", &[]),
+        ("id", &[]),
+        ("domain", &[C::Domain]),
+        ("caresoftId", &[C::CaresoftId]),
+        ("username", &[C::Username]),
+        ("email", &[C::Email]),
+        ("phoneNo", &[C::PhoneNo]),
+        ("agentId", &[C::Extension]),
+        ("groupId", &[C::GroupId]),
+        ("groupName", &[C::GroupName]),
+        ("roleId", &[C::RoleId]),
+        ("callStatus", &[C::CallStatus]),
+        ("chatStatus", &[C::ChatStatus]),
+        ("ticketStatus", &[C::TicketStatus]),
+        ("callStatusRaw", &[C::CallStatusRaw]),
+        ("chatStatusRaw", &[C::ChatStatusRaw]),
+        ("ticketStatusRaw", &[C::TicketStatusRaw, C::LoginStatusRaw]),
+        ("createdAt", &[C::CreatedAt]),
+        ("updatedAt", &[C::UpdatedAt]),
+        ("firstSeenAt", &[C::FirstSeenAt]),
+        ("lastSeenAt", &[C::RemovedAt, C::Domain, C::LastSeenAt]),
+        ("lastChangedAt", &[C::LastChangedAt]),
+        ("removedAt", &[C::RemovedAt]),
+        ("matchStatus", &[]),
+        ("matchedBy", &[]),
+        ("employee", &[]),
+        ("suggestions", &[]),
+        ("candidates", &[]),
+        ("rosterChanges", &[]),
+        ("linkChanges", &[]),
+    ]
+};
+
+/// The columns of its row that each field of `Employee` reads (as [`AGENT_FIELD_COLUMNS`]).
+const EMPLOYEE_FIELD_COLUMNS: &[(&str, &[employee::Column])] = {
+    use employee::Column as C;
+    &[
+        ("__typename", &[]),
+        ("id", &[]),
+        ("employeeCode", &[C::EmployeeCode]),
+        ("fullName", &[C::FullName]),
+        ("email", &[C::Email]),
+        ("phone", &[C::Phone]),
+        ("department", &[C::Department]),
+        ("status", &[C::Status]),
+        ("removedAt", &[C::RemovedAt]),
+        ("agents", &[]),
+    ]
+};
+
+/// The columns that the fields selected under `objects` read, by `table`; every column when one of them
+/// is not in it.
+fn columns_read<C: Iterable + IdenStatic + Copy>(
+    table: &[(&str, &[C])],
+    objects: &Lookahead<'_>,
+) -> Columns<C> {
+    let mut columns = Columns::only([]);
+    for object in objects.selection_fields() {
+        for field in object.selection_set() {
+            match table.iter().find(|(name, _)| *name == field.name()) {
+                Some((_, read)) => columns = columns.union(Columns::only(read.iter().copied())),
+                None => return Columns::all(),
+            }
+        }
+    }
+    columns
+}
+
+/// The agent columns that the selections `nodes` (of agents) read.
+pub fn agent_columns_read(nodes: &[Lookahead<'_>]) -> Columns<agent::Column> {
+    nodes.iter().fold(Columns::only([]), |columns, n| {
+        columns.union(columns_read(AGENT_FIELD_COLUMNS, n))
+    })
+}
+
+/// The employee columns that the selections `nodes` (of agents) read of their employees.
+pub fn employee_columns_read(nodes: &[Lookahead<'_>]) -> Columns<employee::Column> {
+    nodes.iter().fold(Columns::only([]), |columns, n| {
+        columns.union(columns_read(EMPLOYEE_FIELD_COLUMNS, &n.field("employee")))
+    })
 }
 
 #[Object]

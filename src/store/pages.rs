@@ -6,6 +6,8 @@
 //! A page of agents that needs their links or employees is read in ONE statement: the page of agents as a
 //! subquery (so the join never widens the scan), left-joined to its links and their employees.
 
+use std::marker::PhantomData;
+
 use chrono::{DateTime, Utc};
 use entity::search::fold;
 use entity::{agent, agent_link, employee, status_event};
@@ -14,7 +16,8 @@ use sea_orm::sea_query::{
     SelectStatement, SimpleExpr,
 };
 use sea_orm::{
-    ActiveEnum, ConnectionTrait, DbErr, EntityTrait, Iterable, QueryResult, TryGetable, sqlx,
+    ActiveEnum, ConnectionTrait, DbErr, EntityTrait, IdenStatic, Iterable, QueryResult, TryGetable,
+    sqlx,
 };
 
 use super::agents::is_current;
@@ -291,6 +294,17 @@ impl AgentOrder {
         })
     }
 
+    /// `columns` and those this order sorts on (its cursors carry them).
+    fn columns(self, columns: Columns<agent::Column>) -> Columns<agent::Column> {
+        match self {
+            AgentOrder::IdAsc | AgentOrder::IdDesc => columns,
+            AgentOrder::UsernameAsc | AgentOrder::UsernameDesc => {
+                columns.with(agent::Column::Username)
+            }
+            AgentOrder::LastChangedDesc => columns.with(agent::Column::LastChangedAt),
+        }
+    }
+
     fn descending(self) -> bool {
         matches!(
             self,
@@ -351,13 +365,126 @@ fn username_key(table: Alias) -> SimpleExpr {
     Func::coalesce([Expr::col((table, agent::Column::Username)), Expr::val("")]).into()
 }
 
-/// What a page must read besides the agents.
+/// What a page must read besides the agents, and which of the agents' and employees' columns.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PageRead {
     /// The agents' links.
     pub links: bool,
     /// The links' employees (needs `links`).
     pub employees: bool,
+    /// The agents' columns to read (the order's own are added).
+    pub agent_columns: Columns<agent::Column>,
+    /// The employees' columns to read.
+    pub employee_columns: Columns<employee::Column>,
+}
+
+impl PageRead {
+    /// Every column of the agents, their links and their employees.
+    pub fn everything() -> Self {
+        Self {
+            links: true,
+            employees: true,
+            ..Self::default()
+        }
+    }
+}
+
+/// Which columns of an entity a page reads, by their position in the entity's `Column::iter()`. A column
+/// left out is not sent by the database nor decoded: its field holds a placeholder (empty text, 0, `None`,
+/// the epoch, the first variant), so whoever narrows a read must read no field it left out. The first
+/// column, the key, is always read. The default is every column.
+pub struct Columns<C> {
+    mask: u64,
+    of: PhantomData<fn() -> C>,
+}
+
+impl<C> Clone for Columns<C> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<C> Copy for Columns<C> {}
+impl<C> PartialEq for Columns<C> {
+    fn eq(&self, other: &Self) -> bool {
+        self.mask == other.mask
+    }
+}
+impl<C> Eq for Columns<C> {}
+impl<C> Default for Columns<C> {
+    fn default() -> Self {
+        Self::all()
+    }
+}
+
+impl<C: Iterable + IdenStatic + Copy> std::fmt::Debug for Columns<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.is_all() {
+            return f.write_str("all");
+        }
+        f.debug_list()
+            .entries(self.selected().map(|c| c.as_str()))
+            .finish()
+    }
+}
+
+impl<C> Columns<C> {
+    /// Every column.
+    pub const fn all() -> Self {
+        Self {
+            mask: u64::MAX,
+            of: PhantomData,
+        }
+    }
+
+    /// Whether every column is read.
+    pub fn is_all(self) -> bool {
+        self.mask == u64::MAX
+    }
+
+    /// The columns of both.
+    pub fn union(self, other: Self) -> Self {
+        Self {
+            mask: self.mask | other.mask,
+            of: PhantomData,
+        }
+    }
+
+    fn has(self, index: usize) -> bool {
+        index >= 64 || self.mask & (1 << index) != 0
+    }
+}
+
+impl<C: Iterable + IdenStatic + Copy> Columns<C> {
+    /// The key and `columns`.
+    pub fn only(columns: impl IntoIterator<Item = C>) -> Self {
+        let mut set = Self {
+            mask: 1,
+            of: PhantomData,
+        };
+        for column in columns {
+            set = set.with(column);
+        }
+        set
+    }
+
+    /// These columns and `column`.
+    pub fn with(self, column: C) -> Self {
+        match C::iter().position(|c| c.as_str() == column.as_str()) {
+            Some(index) if index < 64 => Self {
+                mask: self.mask | 1 << index,
+                of: PhantomData,
+            },
+            _ => self,
+        }
+    }
+
+    /// The columns read, in declaration order.
+    fn selected(self) -> impl Iterator<Item = C> {
+        C::iter()
+            .enumerate()
+            .filter(move |(index, _)| self.has(*index))
+            .map(|(_, c)| c)
+    }
 }
 
 /// An agent of a page, with what [`PageRead`] asked to read with it.
@@ -426,8 +553,9 @@ pub async fn agents(
     limit: Option<u64>,
     read: PageRead,
 ) -> Result<Vec<PageRow>, DbErr> {
+    let columns = order.columns(read.agent_columns);
     let mut select = Query::select();
-    select.columns(agent::Column::iter().map(|c| (a(), c)));
+    select.columns(columns.selected().map(|c| (a(), c)));
     filter.from(&mut select);
     select.cond_where(filter.condition());
     if let Some(after) = after {
@@ -440,31 +568,34 @@ pub async fn agents(
         select.limit(limit);
     }
     if read.links {
-        return page_with_links(db, select, order, read.employees).await;
+        return page_with_links(db, select, order, columns, read).await;
     }
-    let rows = agent::Entity::find()
-        .from_raw_sql(db.get_database_backend().build(&select))
-        .all(db)
+    let rows = db
+        .query_all_raw(db.get_database_backend().build(&select))
         .await?;
-    Ok(rows
-        .into_iter()
-        .map(|agent| PageRow {
-            agent,
-            link: None,
-            employee: None,
+    rows.iter()
+        .map(|row| {
+            Ok(PageRow {
+                agent: agent::Model::read(row, 0, columns)?,
+                link: None,
+                employee: None,
+            })
         })
-        .collect())
+        .collect()
 }
 
-/// Runs the page `select` joined to its links (and their employees when `employees`), in page order.
+/// Runs the page `select` (of the agents' `columns`) joined to its links (and their employees when
+/// `read` asks), in page order.
 async fn page_with_links(
     db: &impl ConnectionTrait,
     select: SelectStatement,
     order: AgentOrder,
-    employees: bool,
+    columns: Columns<agent::Column>,
+    read: PageRead,
 ) -> Result<Vec<PageRow>, DbErr> {
+    let employees = read.employees;
     let mut outer = Query::select();
-    outer.columns(agent::Column::iter().map(|c| (p(), c)));
+    outer.columns(columns.selected().map(|c| (p(), c)));
     outer.columns(agent_link::Column::iter().map(|c| (l(), c)));
     outer.from_subquery(select, p()).join_as(
         JoinType::LeftJoin,
@@ -473,7 +604,7 @@ async fn page_with_links(
         Expr::col((l(), agent_link::Column::AgentId)).equals((p(), agent::Column::Id)),
     );
     if employees {
-        outer.columns(employee::Column::iter().map(|c| (e(), c)));
+        outer.columns(read.employee_columns.selected().map(|c| (e(), c)));
         outer.join_as(
             JoinType::LeftJoin,
             employee::Entity,
@@ -488,15 +619,23 @@ async fn page_with_links(
         .query_all_raw(db.get_database_backend().build(&outer))
         .await?;
 
-    let link_at = agent::Model::FIELDS.len();
+    let link_at = columns.selected().count();
     let employee_at = link_at + agent_link::Model::FIELDS.len();
     rows.iter()
         .map(|row| {
             Ok(PageRow {
-                agent: agent::Model::read(row, 0)?,
-                link: Some(agent_link::Model::read_joined(row, link_at)?),
+                agent: agent::Model::read(row, 0, columns)?,
+                link: Some(agent_link::Model::read_joined(
+                    row,
+                    link_at,
+                    Columns::all(),
+                )?),
                 employee: match employees {
-                    true => Some(employee::Model::read_joined(row, employee_at)?),
+                    true => Some(employee::Model::read_joined(
+                        row,
+                        employee_at,
+                        read.employee_columns,
+                    )?),
                     false => None,
                 },
             })
@@ -650,16 +789,60 @@ macro_rules! enum_columns {
 }
 enum_columns!(ChannelStatus, MatchStatus, MatchMethod, EmployeeStatus);
 
+/// The value of a field whose column a page did not read (see [`Columns`]).
+trait Unread {
+    fn unread() -> Self;
+}
+
+impl<T> Unread for Option<T> {
+    fn unread() -> Self {
+        None
+    }
+}
+impl Unread for i64 {
+    fn unread() -> Self {
+        0
+    }
+}
+impl Unread for String {
+    fn unread() -> Self {
+        String::new()
+    }
+}
+impl Unread for DateTime<Utc> {
+    fn unread() -> Self {
+        DateTime::UNIX_EPOCH
+    }
+}
+macro_rules! unread_enums {
+    ($($t:ty),+) => {$(
+        impl Unread for $t {
+            fn unread() -> Self {
+                <$t>::iter().next().expect("an enum with a variant")
+            }
+        }
+    )+};
+}
+unread_enums!(ChannelStatus, MatchStatus, EmployeeStatus);
+
 /// A model read by column position.
 trait Positional: Sized {
     /// Field names in the order they are read.
     const FIELDS: &'static [&'static str];
-    fn read(row: &QueryResult, start: usize) -> Result<Self, DbErr>;
+    /// The entity's columns, in the same order.
+    type Column;
+    /// Reads the fields of `columns` from consecutive columns from `start`; the others are [`Unread`].
+    fn read(row: &QueryResult, start: usize, columns: Columns<Self::Column>)
+    -> Result<Self, DbErr>;
 
     /// `None` when the left join found no row (its first column, a NOT NULL key, is NULL).
-    fn read_joined(row: &QueryResult, start: usize) -> Result<Option<Self>, DbErr> {
+    fn read_joined(
+        row: &QueryResult,
+        start: usize,
+        columns: Columns<Self::Column>,
+    ) -> Result<Option<Self>, DbErr> {
         match row.try_get_by_index::<Option<i64>>(start)? {
-            Some(_) => Self::read(row, start).map(Some),
+            Some(_) => Self::read(row, start, columns).map(Some),
             None => Ok(None),
         }
     }
@@ -670,74 +853,97 @@ trait Positional: Sized {
 /// listed in declaration order, which is the order of the entity's `Column::iter()` that the SELECT lists;
 /// a missing field does not compile, and `decoders_follow_the_select_order` checks the order.
 macro_rules! positional {
-    ($model:path { $($field:ident),+ $(,)? }) => {
+    ($model:path, $column:path { $($field:ident),+ $(,)? }) => {
         impl Positional for $model {
             const FIELDS: &'static [&'static str] = &[$(stringify!($field)),+];
-            fn read(row: &QueryResult, start: usize) -> Result<Self, DbErr> {
+            type Column = $column;
+            fn read(
+                row: &QueryResult,
+                start: usize,
+                columns: Columns<$column>,
+            ) -> Result<Self, DbErr> {
                 let mut at = start;
+                let mut index = 0;
                 let mut next = || {
-                    at += 1;
-                    at - 1
+                    index += 1;
+                    columns.has(index - 1).then(|| {
+                        at += 1;
+                        at - 1
+                    })
                 };
-                Ok(Self { $($field: ColumnValue::read(row, next())?),+ })
+                Ok(Self {
+                    $($field: match next() {
+                        Some(at) => ColumnValue::read(row, at)?,
+                        None => Unread::unread(),
+                    }),+
+                })
             }
         }
     };
 }
 
-positional!(agent::Model {
-    id,
-    domain,
-    username,
-    email,
-    phone_no,
-    extension,
-    group_id,
-    group_name,
-    role_id,
-    created_at,
-    updated_at,
-    login_status_raw,
-    call_status_raw,
-    chat_status_raw,
-    ticket_status_raw,
-    call_status,
-    chat_status,
-    ticket_status,
-    email_key,
-    phone_key,
-    first_seen_at,
-    last_changed_at,
-    last_seen_at,
-    removed_at,
-    fingerprint,
-    search_text,
-    caresoft_id,
-});
-positional!(agent_link::Model {
-    agent_id,
-    status,
-    method,
-    employee_id,
-    updated_at
-});
-positional!(employee::Model {
-    id,
-    employee_code,
-    full_name,
-    email,
-    phone,
-    department,
-    status,
-    email_key,
-    phone_key,
-    removed_at,
-    created_at,
-    updated_at,
-    fingerprint,
-    search_text,
-    given_name,
-});
+positional!(
+    agent::Model,
+    agent::Column {
+        id,
+        domain,
+        username,
+        email,
+        phone_no,
+        extension,
+        group_id,
+        group_name,
+        role_id,
+        created_at,
+        updated_at,
+        login_status_raw,
+        call_status_raw,
+        chat_status_raw,
+        ticket_status_raw,
+        call_status,
+        chat_status,
+        ticket_status,
+        email_key,
+        phone_key,
+        first_seen_at,
+        last_changed_at,
+        last_seen_at,
+        removed_at,
+        fingerprint,
+        search_text,
+        caresoft_id,
+    }
+);
+positional!(
+    agent_link::Model,
+    agent_link::Column {
+        agent_id,
+        status,
+        method,
+        employee_id,
+        updated_at
+    }
+);
+positional!(
+    employee::Model,
+    employee::Column {
+        id,
+        employee_code,
+        full_name,
+        email,
+        phone,
+        department,
+        status,
+        email_key,
+        phone_key,
+        removed_at,
+        created_at,
+        updated_at,
+        fingerprint,
+        search_text,
+        given_name,
+    }
+);
 
 #[cfg(test)]
 mod tests {

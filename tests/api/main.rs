@@ -17,5 +17,6 @@ mod reconcile;
 mod replicas;
 mod runs;
 mod seats;
+mod selections;
 mod subscriptions;
 mod sync;
