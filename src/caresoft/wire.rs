@@ -4,9 +4,15 @@
 
 use chrono::{DateTime, LocalResult, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
-use serde::de::DeserializeOwned;
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{
+    self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 use serde::{Deserialize, Deserializer};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::agent::{Agent, Group};
 use super::error::CareSoftError;
@@ -109,7 +115,8 @@ impl WireAgent {
 }
 
 /// Decodes a 2xx body into one page of the list named `key` (`agents`, `groups`), or says precisely why
-/// it is not one.
+/// it is not one. The body is read in one pass straight into `T` (no JSON tree in between: for a list
+/// of 20,000 agents that tree was most of a resync's decoding), every field tolerant as [`Scalar`] says.
 pub(crate) fn decode_page<T: DeserializeOwned>(
     status: u16,
     body: &[u8],
@@ -123,53 +130,343 @@ pub(crate) fn decode_page<T: DeserializeOwned>(
         excerpt: excerpt_bytes(body, token),
     };
 
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| decode_error(format!("the body is not valid JSON ({e})")))?;
-    let Value::Object(mut envelope) = value else {
+    let mut json = serde_json::Deserializer::from_slice(body);
+    let envelope = EnvelopeSeed::<T> {
+        key,
+        items: PhantomData,
+    }
+    .deserialize(&mut json)
+    .and_then(|envelope| json.end().map(|()| envelope))
+    .map_err(|e| decode_error(format!("the body is not valid JSON ({e})")))?;
+    let Some(envelope) = envelope else {
         return Err(decode_error(format!(
             "the body is JSON but not an object; {expected_shape}"
         )));
     };
 
-    let code = match envelope.get("code") {
-        Some(Value::String(code)) => code.clone(),
-        Some(other @ (Value::Number(_) | Value::Bool(_))) => other.to_string(),
-        _ => {
+    let code = match envelope.code {
+        Some(Scalar::Text(code)) => code,
+        Some(Scalar::Int(n)) => n.to_string(),
+        Some(Scalar::UInt(n)) => n.to_string(),
+        Some(Scalar::Float(n)) => float_text(n),
+        Some(Scalar::Bool(b)) => b.to_string(),
+        Some(Scalar::Absent) | None => {
             return Err(decode_error(format!(
                 "the body has no \"code\"; {expected_shape}"
             )));
         }
     };
     if !code.trim().eq_ignore_ascii_case("ok") {
-        let message = api_message(&envelope, token).unwrap_or_else(|| excerpt(&code, token));
+        let message =
+            api_message(envelope.message.as_ref(), token).unwrap_or_else(|| excerpt(&code, token));
         return Err(CareSoftError::Api { message });
     }
 
-    let Some(Value::Array(raw_items)) = envelope.remove(key) else {
+    let Some(items) = envelope.items else {
         return Err(decode_error(format!(
             "the body has no \"{key}\" array; {expected_shape}"
         )));
     };
-    let num_found = envelope.get("numFound").and_then(value_as_u64);
-
-    let mut items = Vec::with_capacity(raw_items.len());
-    for (position, raw) in raw_items.into_iter().enumerate() {
-        if !raw.is_object() {
-            return Err(decode_error(format!("{key}[{position}] is not an object")));
-        }
-        // Every field is lenient, so an object always deserializes; the error arm is for completeness.
-        let item =
-            T::deserialize(raw).map_err(|e| decode_error(format!("{key}[{position}]: {e}")))?;
-        items.push(item);
+    if let Some(position) = items.first_non_object {
+        return Err(decode_error(format!("{key}[{position}] is not an object")));
     }
-    Ok(Page { items, num_found })
+    let num_found = envelope.num_found.and_then(Scalar::into_i64);
+    Ok(Page {
+        items: items.items,
+        num_found: num_found.and_then(|n| u64::try_from(n).ok()),
+    })
+}
+
+/// What the envelope of a list answer holds, read in one pass.
+struct Envelope<T> {
+    code: Option<Scalar>,
+    message: Option<Value>,
+    items: Option<Items<T>>,
+    num_found: Option<Scalar>,
+}
+
+/// The list of an answer; an item that is not an object is noted (the answer is then bad) and skipped.
+struct Items<T> {
+    items: Vec<T>,
+    first_non_object: Option<usize>,
+}
+
+/// Reads a body into its [`Envelope`], or `None` when it is JSON but not an object.
+struct EnvelopeSeed<T> {
+    key: &'static str,
+    items: PhantomData<fn() -> T>,
+}
+
+impl<'de, T: DeserializeOwned> DeserializeSeed<'de> for EnvelopeSeed<T> {
+    type Value = Option<Envelope<T>>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de, T: DeserializeOwned> Visitor<'de> for EnvelopeSeed<T> {
+    type Value = Option<Envelope<T>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut envelope = Envelope {
+            code: None,
+            message: None,
+            items: None,
+            num_found: None,
+        };
+        while let Some(name) = map.next_key::<Cow<'de, str>>()? {
+            match name.as_ref() {
+                "code" => envelope.code = Some(map.next_value()?),
+                "message" => envelope.message = Some(map.next_value()?),
+                "numFound" => envelope.num_found = Some(map.next_value()?),
+                name if name == self.key => {
+                    envelope.items = map.next_value_seed(ItemsSeed(PhantomData))?;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Some(envelope))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// Reads the list of an answer, `None` when it is not an array.
+struct ItemsSeed<T>(PhantomData<fn() -> T>);
+
+impl<'de, T: DeserializeOwned> DeserializeSeed<'de> for ItemsSeed<T> {
+    type Value = Option<Items<T>>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de, T: DeserializeOwned> Visitor<'de> for ItemsSeed<T> {
+    type Value = Option<Items<T>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Items {
+            items: Vec::with_capacity(seq.size_hint().unwrap_or(0)),
+            first_non_object: None,
+        };
+        let mut position = 0;
+        while let Some(item) = seq.next_element_seed(ItemSeed::<T>(PhantomData))? {
+            match item {
+                Some(item) => items.items.push(item),
+                None => {
+                    items.first_non_object.get_or_insert(position);
+                }
+            }
+            position += 1;
+        }
+        Ok(Some(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// Reads one item of a list, `None` when it is not an object.
+struct ItemSeed<T>(PhantomData<fn() -> T>);
+
+impl<'de, T: DeserializeOwned> DeserializeSeed<'de> for ItemSeed<T> {
+    type Value = Option<T>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de, T: DeserializeOwned> Visitor<'de> for ItemSeed<T> {
+    type Value = Option<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        T::deserialize(de::value::MapAccessDeserializer::new(map)).map(Some)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// One value where CareSoft should send a string or a number. It sometimes sends the other (ids as
+/// strings, extensions and phone numbers as numbers), or null, a boolean, an object or an array: those
+/// read as absent, so one odd field never fails a sync.
+#[derive(Debug, Clone, PartialEq)]
+enum Scalar {
+    Text(String),
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+    Bool(bool),
+    Absent,
+}
+
+impl Scalar {
+    /// As text: numbers as JSON writes them; anything else absent.
+    fn into_text(self) -> Option<String> {
+        match self {
+            Scalar::Text(text) => Some(text),
+            Scalar::Int(n) => Some(n.to_string()),
+            Scalar::UInt(n) => Some(n.to_string()),
+            Scalar::Float(n) => Some(float_text(n)),
+            Scalar::Bool(_) | Scalar::Absent => None,
+        }
+    }
+
+    /// As an integer: 142928097.0 is still an id; 1.5 is not; numeric text counts.
+    fn into_i64(self) -> Option<i64> {
+        match self {
+            Scalar::Int(n) => Some(n),
+            Scalar::UInt(n) => i64::try_from(n).ok(),
+            Scalar::Float(f) => (f.fract() == 0.0 && f.abs() < 9.0e15).then_some(f as i64),
+            Scalar::Text(text) => text.trim().parse().ok(),
+            Scalar::Bool(_) | Scalar::Absent => None,
+        }
+    }
+}
+
+/// A float as JSON writes it (`1.5`, `142928097.0`).
+fn float_text(n: f64) -> String {
+    serde_json::Number::from_f64(n).map_or_else(|| n.to_string(), |n| n.to_string())
+}
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ScalarVisitor)
+    }
+}
+
+struct ScalarVisitor;
+
+impl<'de> Visitor<'de> for ScalarVisitor {
+    type Value = Scalar;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
+        Ok(Scalar::Text(v.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Scalar, E> {
+        Ok(Scalar::Text(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
+        Ok(Scalar::Int(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
+        Ok(i64::try_from(v).map_or(Scalar::UInt(v), Scalar::Int))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
+        Ok(Scalar::Float(v))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
+        Ok(Scalar::Bool(v))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
+        Ok(Scalar::Absent)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Scalar, E> {
+        Ok(Scalar::Absent)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Scalar, D::Error> {
+        Scalar::deserialize(deserializer)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Absent)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scalar, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Absent)
+    }
 }
 
 /// The excerpt for a non-2xx answer: CareSoft's `message` when the body is its `{"code":"errors",...}` JSON,
 /// else the start of the body.
 pub(crate) fn error_excerpt(body: &[u8], token: &str) -> String {
     if let Ok(Value::Object(envelope)) = serde_json::from_slice::<Value>(body)
-        && let Some(message) = api_message(&envelope, token)
+        && let Some(message) = api_message(envelope.get("message"), token)
     {
         return message;
     }
@@ -218,8 +515,8 @@ pub(crate) fn excerpt(text: &str, token: &str) -> String {
     out
 }
 
-fn api_message(envelope: &Map<String, Value>, token: &str) -> Option<String> {
-    match envelope.get("message")? {
+fn api_message(message: Option<&Value>, token: &str) -> Option<String> {
+    match message? {
         Value::Null => None,
         Value::String(s) if s.trim().is_empty() => None,
         Value::String(s) => Some(excerpt(s, token)),
@@ -272,33 +569,11 @@ fn parse_timestamp(
 }
 
 fn lenient_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
-    Ok(match Value::deserialize(deserializer)? {
-        Value::String(s) => Some(s),
-        // Extensions and phone numbers sometimes arrive as JSON numbers.
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    })
+    Ok(Scalar::deserialize(deserializer)?.into_text())
 }
 
 fn lenient_i64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
-    Ok(value_as_i64(&Value::deserialize(deserializer)?))
-}
-
-fn value_as_i64(value: &Value) -> Option<i64> {
-    match value {
-        Value::Number(n) => n.as_i64().or_else(|| {
-            // 142928097.0 is still an id; 1.5 is not.
-            n.as_f64()
-                .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
-                .map(|f| f as i64)
-        }),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-fn value_as_u64(value: &Value) -> Option<u64> {
-    value_as_i64(value).and_then(|n| u64::try_from(n).ok())
+    Ok(Scalar::deserialize(deserializer)?.into_i64())
 }
 
 #[cfg(test)]
@@ -325,17 +600,80 @@ mod tests {
         );
     }
 
+    fn as_i64(json: &str) -> Option<i64> {
+        serde_json::from_str::<Scalar>(json)
+            .expect("JSON")
+            .into_i64()
+    }
+
+    fn as_text(json: &str) -> Option<String> {
+        serde_json::from_str::<Scalar>(json)
+            .expect("JSON")
+            .into_text()
+    }
+
     #[test]
     fn ids_accept_numbers_and_numeric_strings_only() {
-        assert_eq!(value_as_i64(&serde_json::json!(142928097)), Some(142928097));
-        assert_eq!(
-            value_as_i64(&serde_json::json!(" 142928097 ")),
-            Some(142928097)
+        assert_eq!(as_i64("142928097"), Some(142928097));
+        assert_eq!(as_i64("\" 142928097 \""), Some(142928097));
+        assert_eq!(as_i64("7.0"), Some(7));
+        assert_eq!(as_i64("7.5"), None);
+        assert_eq!(as_i64("\"abc\""), None);
+        assert_eq!(as_i64("true"), None);
+        assert_eq!(as_i64("18446744073709551615"), None);
+        assert_eq!(as_i64("[1]"), None);
+    }
+
+    #[test]
+    fn text_fields_take_numbers_as_json_writes_them() {
+        assert_eq!(as_text("\"5001\""), Some("5001".to_owned()));
+        assert_eq!(as_text("5001"), Some("5001".to_owned()));
+        assert_eq!(as_text("1.5"), Some("1.5".to_owned()));
+        assert_eq!(as_text("84912345678.0"), Some("84912345678.0".to_owned()));
+        assert_eq!(as_text("null"), None);
+        assert_eq!(as_text("false"), None);
+        assert_eq!(as_text("{\"a\": [1, {}]}"), None);
+    }
+
+    #[test]
+    fn pages_decode_in_one_pass_with_their_errors() {
+        let page = decode_page::<WireAgent>(
+            200,
+            br#"{"agents":[{"id":"7","email":5,"extra":{"x":[1]}},{"id":8}],"numFound":"2","code":"ok"}"#,
+            "",
+            "agents",
+        )
+        .expect("a page");
+        assert_eq!(page.num_found, Some(2));
+        assert_eq!(page.items.len(), 2);
+        assert_eq!(page.items[0].id, Some(7));
+        assert_eq!(page.items[0].email.as_deref(), Some("5"));
+        let detail = |body: &[u8]| match decode_page::<WireAgent>(200, body, "", "agents") {
+            Err(CareSoftError::Decode { detail, .. }) => detail,
+            other => panic!("expected a decode error, got {other:?}"),
+        };
+        assert!(detail(b"{\"code\":\"ok\",").starts_with("the body is not valid JSON"));
+        assert!(
+            detail(b"{\"code\":\"ok\",\"agents\":[]} x").starts_with("the body is not valid JSON")
         );
-        assert_eq!(value_as_i64(&serde_json::json!(7.0)), Some(7));
-        assert_eq!(value_as_i64(&serde_json::json!(7.5)), None);
-        assert_eq!(value_as_i64(&serde_json::json!("abc")), None);
-        assert_eq!(value_as_i64(&serde_json::json!(true)), None);
+        assert!(detail(b"[1,2]").starts_with("the body is JSON but not an object"));
+        assert!(detail(br#"{"agents":[]}"#).starts_with("the body has no \"code\""));
+        assert!(
+            detail(br#"{"code":"ok","agents":{}}"#).starts_with("the body has no \"agents\" array")
+        );
+        assert_eq!(
+            detail(br#"{"code":"ok","agents":[{},3,{}]}"#),
+            "agents[1] is not an object"
+        );
+        match decode_page::<WireAgent>(
+            200,
+            br#"{"code":"errors","message":"bad token","agents":7}"#,
+            "",
+            "agents",
+        ) {
+            Err(CareSoftError::Api { message }) => assert_eq!(message, "bad token"),
+            other => panic!("expected CareSoft's message, got {other:?}"),
+        }
     }
 
     #[test]
