@@ -19,6 +19,7 @@ mod m20261202_000006_add_employee_given_name;
 mod m20261202_000007_create_write_version;
 mod m20261202_000008_create_alerts;
 mod m20261203_000001_add_domains_and_groups;
+mod m20261204_000001_drop_unused_agent_indexes;
 
 /// All migrations, oldest first.
 #[derive(Debug)]
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000007_create_write_version::Migration),
             Box::new(m20261202_000008_create_alerts::Migration),
             Box::new(m20261203_000001_add_domains_and_groups::Migration),
+            Box::new(m20261204_000001_drop_unused_agent_indexes::Migration),
         ]
     }
 }

@@ -35,11 +35,31 @@ on_both_engines!(
         let ddl = store::connection::migration_pool(&t.url)
             .await
             .expect("a migration connection");
-        // The latest migrations (domains and groups, the alert outbox, the write version, employees' given
-        // names, foreign keys, search text, run error codes, employee fingerprints, run sources).
-        Migrator::down(&ddl, Some(9)).await.expect("down 9");
+        let index_sql = match t.backend() {
+            sea_orm::DatabaseBackend::Postgres => {
+                "SELECT COUNT(*) FROM pg_indexes WHERE indexname = 'idx_agents_call_status'"
+            }
+            _ => {
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'idx_agents_call_status'"
+            }
+        };
+        assert_eq!(
+            crate::helpers::scalar(&t.db, index_sql).await,
+            0,
+            "unused indexes dropped"
+        );
+        // The latest migrations (unused agent indexes, domains and groups, the alert outbox, the write
+        // version, employees' given names, foreign keys, search text, run error codes, employee
+        // fingerprints, run sources).
+        Migrator::down(&ddl, Some(10)).await.expect("down 10");
         assert_eq!(t.count("agents").await, 5, "rolling back keeps the rows");
+        assert_eq!(
+            crate::helpers::scalar(&ddl, index_sql).await,
+            1,
+            "and restores the indexes"
+        );
         Migrator::up(&ddl, None).await.expect("up again");
+        assert_eq!(crate::helpers::scalar(&ddl, index_sql).await, 0);
         assert_eq!(
             crate::helpers::scalar(
                 &t.db,
@@ -130,8 +150,8 @@ on_both_engines!(
             .await
             .expect("a migration connection");
         // Down past the foreign keys (and the given names, the write version, the alert outbox, domains
-        // and groups after them).
-        Migrator::down(&ddl, Some(5)).await.expect("down 5");
+        // and groups, the unused agent indexes after them).
+        Migrator::down(&ddl, Some(6)).await.expect("down 6");
         ddl.close().await.expect("closed");
         let db = store::connect(&t.url).await.expect("a new pool");
         for (agent, employee) in [(999, 1), (998, 1), (1, 777)] {
