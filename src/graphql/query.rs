@@ -12,7 +12,7 @@ use super::alerts::{self, AlertEventConnection};
 use super::auth::AdminOnly;
 use super::errors::{ApiError, OrInternal};
 use super::lists::{self, AgentConnection, ChannelStatusInput, EmployeeConnection};
-use super::memoised::memoised;
+use super::memoised::{Resolved, memoised_resolved};
 use super::seats::SeatReport;
 use super::types::{
     Agent, AgentOrderBy, Employee, EmployeeStatus, Group, MatchStatus, StatusCount, SyncRun,
@@ -244,16 +244,15 @@ impl Query {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Only the groups of this CareSoft domain.")] domain: Option<String>,
-    ) -> async_graphql::Result<Vec<Group>> {
+    ) -> async_graphql::Result<Resolved<Vec<Group>>> {
         let db = ctx.data_unchecked::<DatabaseConnection>();
         let domain = domain.and_then(|d| ctx.data_unchecked::<Arc<Syncers>>().canonical(&d));
         let domain = domain.as_deref();
-        let groups = memoised(ctx, format!("groups {domain:?}"), || {
-            store::groups::listing(db, domain)
+        memoised_resolved(ctx, format!("groups {domain:?}"), || async {
+            let groups = store::groups::listing(db, domain).await?;
+            Ok(groups.into_iter().map(Group::from).collect::<Vec<_>>())
         })
         .await
-        .or_internal()?;
-        Ok(groups.into_iter().map(Group::from).collect())
     }
 
     /// Current agents per channel and status, across all groups or in one, in every domain or in one.
@@ -262,18 +261,19 @@ impl Query {
         ctx: &Context<'_>,
         group_id: Option<i64>,
         #[graphql(desc = "Only the agents of this CareSoft domain.")] domain: Option<String>,
-    ) -> async_graphql::Result<Vec<StatusCount>> {
+    ) -> async_graphql::Result<Resolved<Vec<StatusCount>>> {
         let db = ctx.data_unchecked::<DatabaseConnection>();
         let domain = domain.and_then(|d| ctx.data_unchecked::<Arc<Syncers>>().canonical(&d));
         let domain = domain.as_deref();
-        let totals = memoised(
+        memoised_resolved(
             ctx,
             format!("status totals {group_id:?} {domain:?}"),
-            || store::agents::status_totals(db, group_id, domain),
+            || async {
+                let totals = store::agents::status_totals(db, group_id, domain).await?;
+                Ok(status_counts(&totals))
+            },
         )
         .await
-        .or_internal()?;
-        Ok(status_counts(&totals))
     }
 
     /// The latest runs, newest first (at most 100): of one source, or of both when `source` is omitted.

@@ -56,19 +56,29 @@ impl Memo {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, DbErr>>,
     {
-        if let Some((at, answer)) = self.lock().get(&key)
-            && *at == version
-            && let Some(answer) = answer.downcast_ref::<T>()
-        {
-            return Ok(answer.clone());
+        if let Some(answer) = self.get(&key, version) {
+            return Ok(answer);
         }
         let answer = compute().await?;
+        self.put(key, version, answer.clone());
+        Ok(answer)
+    }
+
+    /// The answer of `key` kept at write version `version`, if any.
+    pub fn get<T: Clone + 'static>(&self, key: &str, version: i64) -> Option<T> {
+        match self.lock().get(key) {
+            Some((at, answer)) if *at == version => answer.downcast_ref::<T>().cloned(),
+            _ => None,
+        }
+    }
+
+    /// Keeps `answer` as the answer of `key` at write version `version` (read as [`Memo::get_or`] says).
+    pub fn put<T: Send + Sync + 'static>(&self, key: String, version: i64, answer: T) {
         let mut answers = self.lock();
         if answers.len() >= CAPACITY {
             answers.clear();
         }
-        answers.insert(key, (version, Arc::new(answer.clone())));
-        Ok(answer)
+        answers.insert(key, (version, Arc::new(answer)));
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {

@@ -1104,3 +1104,47 @@ on_both_engines!(
         );
     }
 );
+
+on_both_engines!(
+    memoised_values_answer_each_selection_its_own,
+    |t: TestDb| async move {
+        // Arrange: one write version throughout; each answer checked against a schema with an empty memo.
+        let api = Api::new(t).await;
+        let fresh = |query: String| {
+            let t = &api.t;
+            async move { counting(t, &query).await.1 }
+        };
+        let asked = [
+            "{ groups { name agentCount } }",
+            "{ groups { n: name counts { count } } }",
+            "{ groups { ...G } } fragment G on Group { id c: counts { channel status } }",
+            "{ groups { available(channel: CALL) } }",
+            "{ groups { available(channel: CHAT) } }",
+            "{ statusSummary { channel count } }",
+            "{ statusSummary { status } s: statusSummary { count } }",
+        ];
+        for query in asked {
+            // Act: twice, the second from the memo.
+            let first = api.data(query, json!({})).await;
+            let second = api.data(query, json!({})).await;
+            // Assert
+            assert_eq!(first, second, "{query}");
+            assert_eq!(first, fresh(query.to_string()).await, "{query}");
+        }
+
+        // One document, other variables: directives and arguments are part of the selection.
+        let query = "query($channel: Channel!, $with: Boolean!) \
+                     { groups { available(channel: $channel) agentCount @include(if: $with) } }";
+        for (channel, with) in [("CALL", true), ("CHAT", false), ("CALL", false), ("CHAT", true)] {
+            let data = api
+                .data(query, json!({ "channel": channel, "with": with }))
+                .await;
+            let literal = format!(
+                "{{ groups {{ available(channel: {channel}) agentCount @include(if: {with}) }} }}"
+            );
+            assert_eq!(data, fresh(literal).await, "{channel} {with}");
+            let first = &data["groups"][0];
+            assert_eq!(first.get("agentCount").is_some(), with, "{channel} {with}: {first}");
+        }
+    }
+);
