@@ -179,12 +179,29 @@ impl GraphqlWorker {
         kind: QueryKind,
         groups: &[String],
     ) -> anyhow::Result<Vec<GraphqlWorker>> {
-        let variants = groups.len().max(1);
-        let bodies: Vec<Bytes> = (0..variants)
-            .map(|i| {
+        let variables = (0..groups.len().max(1))
+            .map(|i| kind.variables(groups, i))
+            .collect();
+        GraphqlWorker::for_document(concurrency, url, kind.document(), variables)
+    }
+
+    /// Workers sending `document` with each of `variables` in turn (request `i` the `i`-th, cycling),
+    /// each on its own connection.
+    pub fn for_document(
+        concurrency: usize,
+        url: &str,
+        document: &str,
+        variables: Vec<serde_json::Value>,
+    ) -> anyhow::Result<Vec<GraphqlWorker>> {
+        if variables.is_empty() {
+            bail!("no variables to send {document}");
+        }
+        let bodies: Vec<Bytes> = variables
+            .iter()
+            .map(|variables| {
                 serde_json::to_vec(&serde_json::json!({
-                    "query": kind.document(),
-                    "variables": kind.variables(groups, i),
+                    "query": document,
+                    "variables": variables,
                 }))
                 .map(Bytes::from)
             })
@@ -349,23 +366,29 @@ impl Server {
     }
 
     /// Asks the server to stop (SIGTERM, through `kill`, so it shuts down gracefully) and waits for it.
-    pub async fn stop(mut self) -> anyhow::Result<()> {
-        let asked = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.pid.to_string())
-            .status()
+    pub async fn stop(self) -> anyhow::Result<()> {
+        stop_child(self.child, self.pid)
             .await
-            .is_ok_and(|s| s.success());
-        if asked
-            && tokio::time::timeout(Duration::from_secs(10), self.child.wait())
-                .await
-                .is_ok()
-        {
-            return Ok(());
-        }
-        self.child.kill().await.context("cannot stop the server")?;
-        Ok(())
+            .context("cannot stop the server")
     }
+}
+
+/// Asks process `pid` (`child`) to stop with SIGTERM, through `kill`, waits up to 10 s for it, then kills it.
+pub async fn stop_child(mut child: Child, pid: u32) -> std::io::Result<()> {
+    let asked = Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .status()
+        .await
+        .is_ok_and(|s| s.success());
+    if asked
+        && tokio::time::timeout(Duration::from_secs(10), child.wait())
+            .await
+            .is_ok()
+    {
+        return Ok(());
+    }
+    child.kill().await
 }
 
 /// Sends `kind` once and returns the parsed answer, for the shape checks made before the load.
@@ -374,19 +397,33 @@ pub async fn ask(
     kind: QueryKind,
     groups: &[String],
 ) -> anyhow::Result<serde_json::Value> {
+    ask_document(
+        url,
+        kind.document(),
+        kind.variables(groups, 0),
+        kind.label(),
+    )
+    .await
+}
+
+/// Sends `document` with `variables` once and returns the parsed answer; `label` names it in errors.
+pub async fn ask_document(
+    url: &str,
+    document: &str,
+    variables: serde_json::Value,
+    label: &str,
+) -> anyhow::Result<serde_json::Value> {
     let client = reqwest::Client::builder().no_proxy().build()?;
     let answer: serde_json::Value = client
         .post(url)
-        .json(
-            &serde_json::json!({"query": kind.document(), "variables": kind.variables(groups, 0)}),
-        )
+        .json(&serde_json::json!({"query": document, "variables": variables}))
         .send()
         .await?
         .error_for_status()?
         .json()
         .await?;
     if answer.get("errors").is_some() {
-        bail!("{} answered with errors: {answer}", kind.label());
+        bail!("{label} answered with errors: {answer}");
     }
     Ok(answer)
 }

@@ -11,7 +11,8 @@
 //!
 //! Layout: `dataset` (the generator), `engine` (fresh databases, memory readings), `phases` (the timed
 //! library calls), `floor` (the resolvers' SQL, checked against them), `load` (server process, load driver),
-//! `report` (statistics, table, JSON, targets).
+//! `peer` (PostGraphile, loaded beside our server on PostgreSQL), `report` (statistics, table, JSON,
+//! targets).
 
 mod dataset;
 mod domains;
@@ -19,6 +20,7 @@ mod engine;
 mod floor;
 mod hr_pull;
 mod load;
+mod peer;
 mod phases;
 mod report;
 
@@ -35,7 +37,7 @@ use crate::engine::{Engine, FreshDb};
 use crate::floor::{Floor, QueryKind};
 use crate::load::{FloorWorker, GraphqlWorker, Server, drive};
 use crate::phases::Sources;
-use crate::report::{EngineResult, LoadResult, QueryLoad, Report};
+use crate::report::{EngineResult, LoadResult, PeerLoad, PeerResult, QueryLoad, Report};
 
 /// The allocator of the `caresoft-bridge` binary, so the phases measured in this process allocate as a
 /// `caresoft-bridge sync` does.
@@ -70,7 +72,8 @@ struct Args {
     /// Runs of the sync / reconcile / import phases per engine, each on a fresh database.
     #[arg(long, default_value_t = 5)]
     runs: usize,
-    /// Runs of the load phase per engine (each: every query over GraphQL, then on the floor).
+    /// Runs of the load phase per engine (each: every query over GraphQL, then on the floor; on
+    /// PostgreSQL the agents query on PostGraphile too, right after ours).
     #[arg(long, default_value_t = 3)]
     load_runs: usize,
     /// Measured time of each load window.
@@ -100,6 +103,10 @@ struct Args {
     /// Skip GraphQL under load.
     #[arg(long)]
     skip_load: bool,
+    /// Do not load PostGraphile beside our server on PostgreSQL (installed into `bench/postgraphile/` with
+    /// `npm ci` when missing; skipped, and said so, without Node or npm).
+    #[arg(long)]
+    no_peer: bool,
     /// Load a freshly synced PostgreSQL database without ANALYZE first (the planner then has no statistics
     /// until autovacuum's next pass; see BENCHMARKS.md).
     #[arg(long)]
@@ -170,6 +177,9 @@ impl Args {
         }
         if self.skip_load {
             command.push_str(" --skip-load");
+        }
+        if self.no_peer {
+            command.push_str(" --no-peer");
         }
         if self.no_analyze {
             command.push_str(" --no-analyze");
@@ -300,10 +310,25 @@ async fn run(args: Args) -> anyhow::Result<()> {
         println!("\nrerun: {command}");
         return Ok(());
     }
-    let server_bin = if args.skip_load {
+    let load = if args.skip_load {
         None
     } else {
-        Some(server_binary(args.server_bin.as_deref())?)
+        let server_bin = server_binary(args.server_bin.as_deref())?;
+        // Prepared before anything is measured, so that an `npm ci` is not timed and a skip is said at once.
+        let peer_plan = if !engines.contains(&Engine::Postgres) {
+            None
+        } else if args.no_peer {
+            Some(peer::Plan::Skipped("--no-peer given".into()))
+        } else {
+            Some(peer::prepare().await)
+        };
+        if let Some(peer::Plan::Skipped(reason)) = &peer_plan {
+            eprintln!("PostGraphile peer skipped: {reason}");
+        }
+        Some(LoadSetup {
+            server_bin,
+            peer_plan,
+        })
     };
     let mut report = Report::new(command, &args.pg_url, engines.contains(&Engine::Postgres)).await;
     println!("{}", report.machine_line());
@@ -331,7 +356,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         &data,
         &csv,
         &sources,
-        server_bin.as_deref(),
+        load.as_ref(),
         &mut report,
     )
     .await;
@@ -355,7 +380,7 @@ async fn measure(
     data: &Dataset,
     csv: &Path,
     sources: &Sources,
-    server_bin: Option<&Path>,
+    load: Option<&LoadSetup>,
     report: &mut Report,
 ) -> anyhow::Result<()> {
     for &engine in engines {
@@ -381,12 +406,19 @@ async fn measure(
                 result.runs.push(outcome);
             }
         }
-        if let Some(server_bin) = server_bin {
-            result.load = Some(load_engine(args, engine, data, csv, sources, server_bin).await?);
+        if let Some(load) = load {
+            result.load = Some(load_engine(args, engine, data, csv, sources, load).await?);
         }
         report.engines.push(result);
     }
     Ok(())
+}
+
+/// What the load phase runs: our server's binary, and the peer on PostgreSQL (`None`: no PostgreSQL).
+#[derive(Debug)]
+struct LoadSetup {
+    server_bin: PathBuf,
+    peer_plan: Option<peer::Plan>,
 }
 
 /// The `caresoft-bridge` binary to serve with. Run by `cargo run`, the default one beside this binary is
@@ -444,7 +476,7 @@ async fn load_engine(
     data: &Dataset,
     csv: &Path,
     sources: &Sources,
-    server_bin: &Path,
+    setup: &LoadSetup,
 ) -> anyhow::Result<LoadResult> {
     eprintln!("[{}] load: preparing the database", engine.name());
     let fresh = FreshDb::create(engine, &args.pg_url, "load", &args.setup_sql).await?;
@@ -464,18 +496,74 @@ async fn load_engine(
             .await
             .context("cannot record the resolvers' SQL for the floor")?;
         let floor = Arc::new(floor);
-        let server =
-            Server::start(server_bin, &fresh.url, workdir.path(), &args.server_env).await?;
+        let server = Server::start(
+            &setup.server_bin,
+            &fresh.url,
+            workdir.path(),
+            &args.server_env,
+        )
+        .await?;
         eprintln!(
             "[{}] load: server pid {} at {}",
             engine.name(),
             server.pid,
             server.url
         );
-        let measured = load_windows(args, engine, data, &floor, &server).await;
+        // PostGraphile serves PostgreSQL only.
+        let peer_plan = setup
+            .peer_plan
+            .as_ref()
+            .filter(|_| engine == Engine::Postgres);
+        let started = match peer_plan {
+            Some(peer::Plan::Ready(installed)) => {
+                match peer::Peer::start(installed, &fresh.url, workdir.path()).await {
+                    Ok(running) => {
+                        eprintln!(
+                            "[{}] load: PostGraphile {} pid {} at {}",
+                            engine.name(),
+                            installed.version,
+                            running.pid,
+                            running.url
+                        );
+                        Ok(Some((installed, running)))
+                    }
+                    Err(err) => {
+                        let reason = format!("it did not start: {err:#}");
+                        eprintln!("PostGraphile peer skipped: {reason}");
+                        Err(reason)
+                    }
+                }
+            }
+            // Said on stderr when it was decided.
+            Some(peer::Plan::Skipped(reason)) => Err(reason.clone()),
+            None => Ok(None),
+        };
+        let (running, skipped) = match started {
+            Ok(running) => (running, None),
+            Err(reason) => (None, Some(reason)),
+        };
+        let measured = load_windows(
+            args,
+            engine,
+            data,
+            &floor,
+            &server,
+            running
+                .as_ref()
+                .map(|(installed, running)| (*installed, running)),
+        )
+        .await;
+        let peer_stopped = match running {
+            Some((_, running)) => running.stop().await,
+            None => Ok(()),
+        };
         let stopped = server.stop().await;
-        let measured = measured?;
+        let mut measured = measured?;
         stopped?;
+        peer_stopped?;
+        if let Some(reason) = skipped {
+            measured.peer = Some(PeerResult::Skipped(reason));
+        }
         Ok::<_, anyhow::Error>(measured)
     }
     .await;
@@ -495,8 +583,29 @@ async fn load_windows(
     data: &Dataset,
     floor: &Arc<Floor>,
     server: &Server,
+    peer_running: Option<(&peer::Installed, &peer::Peer)>,
 ) -> anyhow::Result<LoadResult> {
     shape_checks(&server.url, data).await?;
+    let mut peer_load = match peer_running {
+        Some((installed, running)) => {
+            let variants_checked = peer_checks(&server.url, &running.url, data).await?;
+            eprintln!(
+                "[{}] load: PostGraphile's agents equal ours for all {variants_checked} load groups",
+                engine.name()
+            );
+            Some(PeerLoad {
+                version: installed.version.clone(),
+                node: installed.node.clone(),
+                command: peer::command_line(),
+                pool_size: peer::POOL_SIZE,
+                variants_checked,
+                windows: Vec::new(),
+                rss: Vec::new(),
+                rss_end: None,
+            })
+        }
+        None => None,
+    };
     let mut result = LoadResult::default();
     for kind in QueryKind::ALL {
         let statements = floor
@@ -522,6 +631,27 @@ async fn load_windows(
                 .graphql
                 .push(drive(workers, args.warmup, args.duration, Some(server.pid)).await);
             query.server_rss.push(server.rss()?);
+            if kind == QueryKind::Agents
+                && let (Some((_, running)), Some(peer_load)) = (peer_running, peer_load.as_mut())
+            {
+                // Right after our window, so that the pair sees the same host.
+                eprintln!(
+                    "[{}] load run {}/{}: agents on PostGraphile",
+                    engine.name(),
+                    run + 1,
+                    args.load_runs
+                );
+                let workers = GraphqlWorker::for_document(
+                    args.concurrency,
+                    &running.url,
+                    peer::DOCUMENT,
+                    agents_variables(data),
+                )?;
+                peer_load
+                    .windows
+                    .push(drive(workers, args.warmup, args.duration, Some(running.pid)).await);
+                peer_load.rss.push(running.rss()?);
+            }
             let workers = (0..args.concurrency)
                 .map(|_| FloorWorker {
                     floor: Arc::clone(floor),
@@ -534,7 +664,53 @@ async fn load_windows(
         }
     }
     result.server_rss_end = Some(server.rss()?);
+    if let (Some((_, running)), Some(mut peer_load)) = (peer_running, peer_load) {
+        peer_load.rss_end = Some(running.rss()?);
+        result.peer = Some(PeerResult::Measured(peer_load));
+    }
     Ok(result)
+}
+
+/// The variables of the agents query, one set per load group, in the order both servers rotate through.
+fn agents_variables(data: &Dataset) -> Vec<serde_json::Value> {
+    (0..QueryKind::Agents.variants(&data.load_groups))
+        .map(|i| QueryKind::Agents.variables(&data.load_groups, i))
+        .collect()
+}
+
+/// Before loading the peer: for every load group, PostGraphile's agents page equals ours (normalised, see
+/// `peer::ours` and `peer::theirs`), and ours is a full page with employees. Returns the groups checked.
+async fn peer_checks(ours_url: &str, peer_url: &str, data: &Dataset) -> anyhow::Result<usize> {
+    let variants = agents_variables(data);
+    for variables in &variants {
+        let group = &variables["group"];
+        let ours = load::ask_document(
+            ours_url,
+            QueryKind::Agents.document(),
+            variables.clone(),
+            QueryKind::Agents.label(),
+        )
+        .await?;
+        let ours = peer::ours(&ours)?;
+        let with_employee = ours.nodes.iter().filter(|n| n.employee.is_some()).count();
+        if ours.nodes.len() != 50 || with_employee == 0 {
+            bail!(
+                "agents(group: {group}) answered {} nodes, {with_employee} with an employee; expected a full \
+                 page with employees",
+                ours.nodes.len()
+            );
+        }
+        let theirs =
+            load::ask_document(peer_url, peer::DOCUMENT, variables.clone(), "PostGraphile").await?;
+        let theirs = peer::theirs(&theirs)?;
+        if let Some(difference) = peer::first_difference(&ours, &theirs) {
+            bail!(
+                "PostGraphile's agents differ from ours for group {group}, so its figures would not be of \
+                 the same answer: {difference}"
+            );
+        }
+    }
+    Ok(variants.len())
 }
 
 /// Before any load: each query answers what the data set says it must (a wrong answer fast is no figure).

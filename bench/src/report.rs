@@ -8,6 +8,7 @@ use crate::dataset::{Dataset, Shape};
 use crate::engine::{self, Engine, Rss};
 use crate::floor::QueryKind;
 use crate::load::{CpuSplit, Window};
+use crate::peer;
 use crate::phases::{Phase, RunResult};
 
 /// Median, min and max of a set of values.
@@ -150,12 +151,109 @@ impl QueryLoad {
 pub struct LoadResult {
     pub queries: Vec<QueryLoad>,
     pub server_rss_end: Option<Rss>,
+    /// PostGraphile beside our server (PostgreSQL only; `None` on SQLite).
+    pub peer: Option<PeerResult>,
 }
 
 impl LoadResult {
     fn server_peak_kib(&self) -> u64 {
         self.server_rss_end.map_or(0, |r| r.peak_kib)
     }
+
+    /// Our agents windows' rates over the peer's, window by window.
+    fn peer_ratios(&self) -> Vec<Option<f64>> {
+        let Some(PeerResult::Measured(peer)) = &self.peer else {
+            return Vec::new();
+        };
+        let ours: Vec<f64> = self
+            .queries
+            .iter()
+            .find(|q| q.kind == QueryKind::Agents)
+            .map(|q| q.graphql.iter().map(Window::rate).collect())
+            .unwrap_or_default();
+        let theirs: Vec<f64> = peer.windows.iter().map(Window::rate).collect();
+        peer::pairwise_ratios(&ours, &theirs)
+    }
+}
+
+/// The windows of one side, as the JSON file holds them.
+fn side_json(windows: &[Window]) -> Value {
+    let s = summarise(windows);
+    json!({
+        "requests_per_second": s.rate.to_json(),
+        "windows_requests_per_second": windows.iter().map(Window::rate).collect::<Vec<_>>(),
+        "p50_ms": s.p50_ms,
+        "p99_ms": s.p99_ms,
+        "ok": s.ok,
+        "errors": s.errors,
+        "cpu_ms_per_request": s.cpu_ms,
+        "idle_share": s.idle_share,
+    })
+}
+
+/// The peer, as the JSON file holds it: its windows beside ours, or why it was skipped.
+fn peer_json(load: &LoadResult, peer: &PeerResult) -> Value {
+    match peer {
+        PeerResult::Skipped(reason) => json!({
+            "skipped": format!("PostGraphile peer skipped: {reason}"),
+        }),
+        PeerResult::Measured(p) => {
+            let ratios = load.peer_ratios();
+            json!({
+                "server": "PostGraphile",
+                "version": p.version,
+                "node": p.node,
+                "command": p.command,
+                "flags": peer::FLAGS,
+                "environment": peer::ENV.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
+                "pg_pool_size": p.pool_size,
+                "query": peer::DOCUMENT,
+                "answers_checked_equal_for_groups": p.variants_checked,
+                "windows": side_json(&p.windows),
+                "rss_kib_after_windows": p.rss,
+                "rss_kib_end": p.rss_end,
+                "first_error": p.windows.iter().find_map(|w| w.first_error.as_deref()),
+                "ours_windows_requests_per_second": load
+                    .queries
+                    .iter()
+                    .find(|q| q.kind == QueryKind::Agents)
+                    .map(|q| q.graphql.iter().map(Window::rate).collect::<Vec<_>>()),
+                "ours_over_peer_per_run": ratios,
+                "ours_over_peer_median": peer::median_ratio(&ratios),
+            })
+        }
+    }
+}
+
+/// PostGraphile's side of a load phase, or why there is none.
+#[derive(Debug, Clone)]
+pub enum PeerResult {
+    Measured(PeerLoad),
+    Skipped(String),
+}
+
+/// PostGraphile's agents windows, each run right after our agents window of the same run.
+#[derive(Debug, Clone)]
+pub struct PeerLoad {
+    pub version: String,
+    pub node: String,
+    /// How it was started (`peer::command_line`).
+    pub command: String,
+    pub pool_size: u32,
+    /// How many group variants had their answers checked equal to ours before the load.
+    pub variants_checked: usize,
+    pub windows: Vec<Window>,
+    /// PostGraphile's memory after each window, and at the end.
+    pub rss: Vec<Rss>,
+    pub rss_end: Option<Rss>,
+}
+
+fn ratios_text(ratios: &[Option<f64>]) -> String {
+    ratios
+        .iter()
+        .map(|r| r.map_or_else(|| "n/a".to_string(), |r| format!("{r:.2}")))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Everything measured on one engine.
@@ -587,6 +685,61 @@ impl Report {
                     if let Some(error) = query.first_error() {
                         println!("    first error: {error}");
                     }
+                    if query.kind == QueryKind::Agents
+                        && let Some(PeerResult::Measured(peer)) = &load.peer
+                    {
+                        let p = summarise(&peer.windows);
+                        let rss = peer.rss.iter().map(|r| r.current_kib).max().unwrap_or(0);
+                        println!(
+                            "{:<52} {:<9} {:<8} {:>22} {:>6.1} ms {:>6.1} ms {:>7} {:>7} {:>11}",
+                            peer::LABEL,
+                            result.engine.name(),
+                            "peer",
+                            rate(&p),
+                            p.p50_ms,
+                            p.p99_ms,
+                            p.errors,
+                            "",
+                            mib(rss)
+                        );
+                        if let Some(error) =
+                            peer.windows.iter().find_map(|w| w.first_error.as_deref())
+                        {
+                            println!("    first error: {error}");
+                        }
+                        let ratios = load.peer_ratios();
+                        println!(
+                            "    caresoft-bridge / PostGraphile req/s, run by run: {}; median {}",
+                            ratios_text(&ratios),
+                            peer::median_ratio(&ratios)
+                                .map_or_else(|| "n/a".into(), |r| format!("{r:.2}"))
+                        );
+                    }
+                }
+                match &load.peer {
+                    Some(PeerResult::Measured(peer)) => {
+                        println!(
+                            "{:<52} {:<9} peer: PostGraphile {} on Node {} (one process, pool of {}), its answers \
+                             equal ours for all {} load groups{}",
+                            "",
+                            result.engine.name(),
+                            peer.version,
+                            peer.node,
+                            peer.pool_size,
+                            peer.variants_checked,
+                            peer.rss_end.map_or_else(String::new, |end| format!(
+                                ", its peak RSS (VmHWM) {}",
+                                mib(end.peak_kib)
+                            ))
+                        );
+                        println!("{:<52} {:<9} peer started as: {}", "", "", peer.command);
+                    }
+                    Some(PeerResult::Skipped(reason)) => println!(
+                        "{:<52} {:<9} PostGraphile peer skipped: {reason}",
+                        "",
+                        result.engine.name()
+                    ),
+                    None => {}
                 }
                 if let Some(end) = load.server_rss_end {
                     println!(
@@ -602,8 +755,9 @@ impl Report {
 
         if self.engines.iter().any(|e| e.load.is_some()) {
             println!(
-                "\nCPU PER REQUEST (ms of CPU time per answered request, from /proc: the server process, this \
-                 process — load generator or floor client —, everything else — PostgreSQL chiefly —, and idle)"
+                "\nCPU PER REQUEST (ms of CPU time per answered request, from /proc: the server process — \
+                 PostGraphile's on the peer row —, this process — load generator or floor client —, everything \
+                 else — PostgreSQL chiefly —, and idle)"
             );
             println!(
                 "{:<52} {:<9} {:<8} {:>9} {:>9} {:>9} {:>9}",
@@ -619,6 +773,21 @@ impl Report {
                             query.kind.label(),
                             result.engine.name(),
                             side,
+                            s.cpu_ms.server,
+                            s.cpu_ms.bench,
+                            s.cpu_ms.other,
+                            s.idle_share * 100.0
+                        );
+                    }
+                    if query.kind == QueryKind::Agents
+                        && let Some(PeerResult::Measured(peer)) = &load.peer
+                    {
+                        let s = summarise(&peer.windows);
+                        println!(
+                            "{:<52} {:<9} {:<8} {:>9.3} {:>9.3} {:>9.3} {:>8.0}%",
+                            peer::LABEL,
+                            result.engine.name(),
+                            "peer",
                             s.cpu_ms.server,
                             s.cpu_ms.bench,
                             s.cpu_ms.other,
@@ -696,28 +865,14 @@ impl Report {
                         .queries
                         .iter()
                         .map(|q| {
-                            let side = |windows: &[Window]| {
-                                let s = summarise(windows);
-                                json!({
-                                    "requests_per_second": s.rate.to_json(),
-                                    "windows_requests_per_second":
-                                        windows.iter().map(Window::rate).collect::<Vec<_>>(),
-                                    "p50_ms": s.p50_ms,
-                                    "p99_ms": s.p99_ms,
-                                    "ok": s.ok,
-                                    "errors": s.errors,
-                                    "cpu_ms_per_request": s.cpu_ms,
-                                    "idle_share": s.idle_share,
-                                })
-                            };
                             (
                                 q.kind.key().to_string(),
                                 json!({
                                     "query": q.kind.document(),
                                     "statements_per_request": q.statements.len(),
                                     "statements": q.statements,
-                                    "graphql": side(&q.graphql),
-                                    "floor": side(&q.floor),
+                                    "graphql": side_json(&q.graphql),
+                                    "floor": side_json(&q.floor),
                                     "graphql_over_floor": q.ratio(),
                                     "server_rss_kib_after_windows": q.server_rss,
                                     "first_error": q.first_error(),
@@ -725,7 +880,11 @@ impl Report {
                             )
                         })
                         .collect();
-                    json!({"queries": queries, "server_rss_kib_end": load.server_rss_end})
+                    json!({
+                        "queries": queries,
+                        "server_rss_kib_end": load.server_rss_end,
+                        "peer": load.peer.as_ref().map(|peer| peer_json(load, peer)),
+                    })
                 });
                 let writes: Vec<i64> = result.runs.iter().map(|r| r.no_change_writes).collect();
                 let one_percent: Vec<i64> =
