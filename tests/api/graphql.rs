@@ -1135,7 +1135,12 @@ on_both_engines!(
         // One document, other variables: directives and arguments are part of the selection.
         let query = "query($channel: Channel!, $with: Boolean!) \
                      { groups { available(channel: $channel) agentCount @include(if: $with) } }";
-        for (channel, with) in [("CALL", true), ("CHAT", false), ("CALL", false), ("CHAT", true)] {
+        for (channel, with) in [
+            ("CALL", true),
+            ("CHAT", false),
+            ("CALL", false),
+            ("CHAT", true),
+        ] {
             let data = api
                 .data(query, json!({ "channel": channel, "with": with }))
                 .await;
@@ -1144,7 +1149,11 @@ on_both_engines!(
             );
             assert_eq!(data, fresh(literal).await, "{channel} {with}");
             let first = &data["groups"][0];
-            assert_eq!(first.get("agentCount").is_some(), with, "{channel} {with}: {first}");
+            assert_eq!(
+                first.get("agentCount").is_some(),
+                with,
+                "{channel} {with}: {first}"
+            );
         }
     }
 );
