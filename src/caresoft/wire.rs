@@ -31,17 +31,58 @@ pub(crate) struct Page<T> {
     pub num_found: Option<u64>,
 }
 
-/// One group exactly as CareSoft sends it, after tolerant type coercion.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub(crate) struct WireGroup {
-    #[serde(deserialize_with = "lenient_i64")]
-    pub group_id: Option<i64>,
-    #[serde(deserialize_with = "lenient_string")]
-    pub group_name: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
-    pub created_at: Option<String>,
+/// Declares an item of a list as CareSoft sends it: every field optional and read as [`Scalar`] says (`text`
+/// or `int`), unknown fields skipped, and a field sent twice read as its last value (as a JSON object
+/// keeps it), never an error.
+macro_rules! wire_item {
+    ($(#[$meta:meta])* $name:ident { $($field:ident: $kind:ident),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Default)]
+        pub(crate) struct $name {
+            $(pub $field: Option<wire_item!(@type $kind)>),+
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct Fields;
+                impl<'de> Visitor<'de> for Fields {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str("an object")
+                    }
+                    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<$name, A::Error> {
+                        let mut item = $name::default();
+                        while let Some(Key(key)) = map.next_key()? {
+                            match key.as_ref() {
+                                $(stringify!($field) => {
+                                    item.$field = wire_item!(@read $kind, map.next_value::<Scalar>()?);
+                                })+
+                                _ => {
+                                    map.next_value::<IgnoredAny>()?;
+                                }
+                            }
+                        }
+                        Ok(item)
+                    }
+                }
+                deserializer.deserialize_map(Fields)
+            }
+        }
+    };
+    (@type text) => { String };
+    (@type int) => { i64 };
+    (@read text, $value:expr) => { $value.into_text() };
+    (@read int, $value:expr) => { $value.into_i64() };
 }
+
+wire_item!(
+    /// One group exactly as CareSoft sends it, after tolerant type coercion.
+    WireGroup {
+        group_id: int,
+        group_name: text,
+        created_at: text,
+    }
+);
 
 impl WireGroup {
     /// Validates and converts one group; `index` is its 0-based position in the combined list.
@@ -57,39 +98,25 @@ impl WireGroup {
     }
 }
 
-/// One agent exactly as CareSoft sends it, after tolerant type coercion.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub(crate) struct WireAgent {
-    #[serde(deserialize_with = "lenient_i64")]
-    pub id: Option<i64>,
-    #[serde(deserialize_with = "lenient_string")]
-    pub username: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
-    pub email: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
-    pub phone_no: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
-    pub agent_id: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
-    pub created_at: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
-    pub updated_at: Option<String>,
-    #[serde(deserialize_with = "lenient_i64")]
-    pub group_id: Option<i64>,
-    #[serde(deserialize_with = "lenient_string")]
-    pub group_name: Option<String>,
-    #[serde(deserialize_with = "lenient_i64")]
-    pub role_id: Option<i64>,
-    #[serde(deserialize_with = "lenient_string")]
-    pub login_status: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
-    pub call_status: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
-    pub chat_status: Option<String>,
-    #[serde(deserialize_with = "lenient_string")]
-    pub ticket_status: Option<String>,
-}
+wire_item!(
+    /// One agent exactly as CareSoft sends it, after tolerant type coercion.
+    WireAgent {
+        id: int,
+        username: text,
+        email: text,
+        phone_no: text,
+        agent_id: text,
+        created_at: text,
+        updated_at: text,
+        group_id: int,
+        group_name: text,
+        role_id: int,
+        login_status: text,
+        call_status: text,
+        chat_status: text,
+        ticket_status: text,
+    }
+);
 
 impl WireAgent {
     /// Validates and converts one agent; `index` is its 0-based position in the combined list.
@@ -219,7 +246,7 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for EnvelopeSeed<T> {
             items: None,
             num_found: None,
         };
-        while let Some(name) = map.next_key::<Cow<'de, str>>()? {
+        while let Some(Key(name)) = map.next_key()? {
             match name.as_ref() {
                 "code" => envelope.code = Some(map.next_value()?),
                 "message" => envelope.message = Some(map.next_value()?),
@@ -365,6 +392,31 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for ItemSeed<T> {
     }
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
         Ok(None)
+    }
+}
+
+/// An object's key, borrowed from the body unless it has escapes.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
     }
 }
 
@@ -568,14 +620,6 @@ fn parse_timestamp(
     }
 }
 
-fn lenient_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
-    Ok(Scalar::deserialize(deserializer)?.into_text())
-}
-
-fn lenient_i64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
-    Ok(Scalar::deserialize(deserializer)?.into_i64())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -648,6 +692,15 @@ mod tests {
         assert_eq!(page.items.len(), 2);
         assert_eq!(page.items[0].id, Some(7));
         assert_eq!(page.items[0].email.as_deref(), Some("5"));
+        let repeated = decode_page::<WireAgent>(
+            200,
+            br#"{"code":"ok","agents":[{"id":1,"email":"a@x","email":"b@x","id":"2"}]}"#,
+            "",
+            "agents",
+        )
+        .expect("a field sent twice is read as its last value");
+        assert_eq!(repeated.items[0].id, Some(2));
+        assert_eq!(repeated.items[0].email.as_deref(), Some("b@x"));
         let detail = |body: &[u8]| match decode_page::<WireAgent>(200, body, "", "agents") {
             Err(CareSoftError::Decode { detail, .. }) => detail,
             other => panic!("expected a decode error, got {other:?}"),
@@ -665,14 +718,14 @@ mod tests {
             detail(br#"{"code":"ok","agents":[{},3,{}]}"#),
             "agents[1] is not an object"
         );
-        match decode_page::<WireAgent>(
-            200,
-            br#"{"code":"errors","message":"bad token","agents":7}"#,
-            "",
-            "agents",
-        ) {
-            Err(CareSoftError::Api { message }) => assert_eq!(message, "bad token"),
-            other => panic!("expected CareSoft's message, got {other:?}"),
+        for body in [
+            br#"{"code":"errors","message":"bad token","agents":7}"#.as_slice(),
+            br#"{"code":"errors","message":"bad token","agents":[{"id":1,"id":1},5]}"#,
+        ] {
+            match decode_page::<WireAgent>(200, body, "", "agents") {
+                Err(CareSoftError::Api { message }) => assert_eq!(message, "bad token"),
+                other => panic!("expected CareSoft's message, got {other:?}"),
+            }
         }
     }
 
