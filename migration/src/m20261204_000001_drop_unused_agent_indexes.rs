@@ -27,12 +27,19 @@ const UNUSED: [(&str, Agents); 4] = [
     ("idx_agents_ticket_status", Agents::TicketStatus),
 ];
 
+/// An index already dropped by hand is no error, nor one already there on the way down.
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for (name, _) in UNUSED {
             manager
-                .drop_index(Index::drop().name(name).table(Agents::Table).to_owned())
+                .drop_index(
+                    Index::drop()
+                        .name(name)
+                        .table(Agents::Table)
+                        .if_exists()
+                        .to_owned(),
+                )
                 .await?;
         }
         Ok(())
@@ -46,6 +53,7 @@ impl MigrationTrait for Migration {
                         .name(name)
                         .table(Agents::Table)
                         .col(column)
+                        .if_not_exists()
                         .to_owned(),
                 )
                 .await?;

@@ -1116,6 +1116,8 @@ on_both_engines!(
         };
         let asked = [
             "{ groups { name agentCount } }",
+            "{ groups { name } }",
+            "{ groups { n: name } }",
             "{ groups { n: name counts { count } } }",
             "{ groups { ...G } } fragment G on Group { id c: counts { channel status } }",
             "{ groups { available(channel: CALL) } }",
