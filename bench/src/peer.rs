@@ -129,20 +129,35 @@ fn gist(bytes: &[u8]) -> String {
     format!("{} | … | {}", all[..4].join(" | "), all[all.len() - 1])
 }
 
-async fn install(folder: &Path) -> Result<Installed, String> {
-    let node = Command::new("node")
-        .arg("--version")
+/// Runs `command` (of the tool named `tool`) to its end; why it could not start or did not succeed.
+async fn run(command: &mut Command, tool: &str) -> Result<std::process::Output, String> {
+    let shown = format!(
+        "{} {}",
+        command.as_std().get_program().to_string_lossy(),
+        command
+            .as_std()
+            .get_args()
+            .map(|a| a.to_string_lossy())
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let output = command
         .stdin(Stdio::null())
         .output()
         .await
-        .map_err(|err| format!("Node.js not found (`node --version`: {err})"))?;
-    if !node.status.success() {
+        .map_err(|err| format!("{tool} not found (`{shown}`: {err})"))?;
+    if !output.status.success() {
         return Err(format!(
-            "`node --version` failed ({}): {}",
-            node.status,
-            gist(&node.stderr)
+            "`{shown}` failed ({}): {}",
+            output.status,
+            gist(&output.stderr)
         ));
     }
+    Ok(output)
+}
+
+async fn install(folder: &Path) -> Result<Installed, String> {
+    let node = run(Command::new("node").arg("--version"), "Node.js").await?;
     let node = String::from_utf8_lossy(&node.stdout).trim().to_string();
     let pinned = pinned(folder)?;
     let bin = folder.join("node_modules/.bin/postgraphile");
@@ -151,20 +166,13 @@ async fn install(folder: &Path) -> Result<Installed, String> {
             "installing PostGraphile {pinned} into {} (npm ci) ...",
             folder.display()
         );
-        let npm = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(folder)
-            .stdin(Stdio::null())
-            .output()
-            .await
-            .map_err(|err| format!("npm not found (`npm ci`: {err})"))?;
-        if !npm.status.success() {
-            return Err(format!(
-                "`npm ci` failed ({}): {}",
-                npm.status,
-                gist(&npm.stderr)
-            ));
-        }
+        run(
+            Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund"])
+                .current_dir(folder),
+            "npm",
+        )
+        .await?;
     }
     if !bin.exists() {
         return Err(format!("{} is missing after `npm ci`", bin.display()));
