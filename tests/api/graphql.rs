@@ -7,15 +7,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use async_graphql::{Request, Variables};
 use caresoft_bridge::config::MaxRemoval;
 use caresoft_bridge::domain::Trigger;
-use caresoft_bridge::events::EventBus;
 use caresoft_bridge::graphql::auth::Role;
 use caresoft_bridge::graphql::{ApiDeps, AppSchema, build_schema, with_request_data};
 use caresoft_bridge::hr::{self, ImportOptions};
-use caresoft_bridge::sync::{SyncRequest, Syncers};
+use caresoft_bridge::sync::SyncRequest;
 use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
 
-use crate::helpers::{StandIn, TestDb, no_hr_source};
+use crate::helpers::{StandIn, TestDb, api_deps};
 use crate::on_both_engines;
 
 const STAFF: &str = "employee_code,full_name,email,phone,department,status
@@ -71,15 +70,9 @@ impl Api {
             .await
             .expect("import");
         let schema = build_schema(ApiDeps {
-            db: t.db.clone(),
-            syncers: Arc::new(Syncers::single(syncer)),
-            hr: no_hr_source(t.db.clone()),
-            events: EventBus::new(),
             max_removal: MaxRemoval::parse("20%").expect("share"),
-            introspection: true,
-            alerts: caresoft_bridge::alerts::Deliverer::new(t.db.clone(), Default::default())
-                .expect("an HTTP client"),
             seat_price: Some(caresoft_bridge::seats::Money::parse("350000 VND").expect("price")),
+            ..api_deps(&t.db, syncer)
         });
         Api {
             schema,
@@ -613,19 +606,7 @@ async fn counting(t: &TestDb, query: &str) -> (usize, Value) {
         seen.fetch_add(1, Ordering::SeqCst);
     });
     let caresoft = StandIn::start().await;
-    let schema = build_schema(ApiDeps {
-        db: db.clone(),
-        syncers: Arc::new(Syncers::single(Arc::new(
-            caresoft.syncer(db.clone(), "20%"),
-        ))),
-        hr: no_hr_source(db.clone()),
-        events: EventBus::new(),
-        max_removal: MaxRemoval::default(),
-        introspection: true,
-        alerts: caresoft_bridge::alerts::Deliverer::new(db.clone(), Default::default())
-            .expect("an HTTP client"),
-        seat_price: None,
-    });
+    let schema = build_schema(api_deps(&db, Arc::new(caresoft.syncer(db.clone(), "20%"))));
     let response = schema
         .execute(with_request_data(Request::new(query), &db, Role::Read))
         .await;

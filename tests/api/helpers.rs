@@ -16,9 +16,11 @@ use caresoft_bridge::app::Application;
 use caresoft_bridge::caresoft::{CareSoftClient, ClientConfig};
 use caresoft_bridge::config::{ConfigError, MaxRemoval, Settings};
 use caresoft_bridge::demo::stand_in::groups_of;
+use caresoft_bridge::events::EventBus;
+use caresoft_bridge::graphql::ApiDeps;
 use caresoft_bridge::hr::HrPuller;
 use caresoft_bridge::store;
-use caresoft_bridge::sync::Syncer;
+use caresoft_bridge::sync::{Syncer, Syncers};
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
 use serde_json::{Value, json};
 use tokio::io::AsyncBufReadExt as _;
@@ -203,6 +205,22 @@ pub fn no_hr_source(db: DatabaseConnection) -> Arc<HrPuller> {
         }),
         MaxRemoval::default(),
     ))
+}
+
+/// The schema's dependencies for `db` with `syncer`, as a test uses them unless it says otherwise: no HR
+/// source, its own event bus, the default removal share, introspection on, no seat price.
+pub fn api_deps(db: &DatabaseConnection, syncer: Arc<Syncer>) -> ApiDeps {
+    ApiDeps {
+        db: db.clone(),
+        syncers: Arc::new(Syncers::single(syncer)),
+        hr: no_hr_source(db.clone()),
+        events: EventBus::new(),
+        max_removal: MaxRemoval::default(),
+        introspection: true,
+        alerts: caresoft_bridge::alerts::Deliverer::new(db.clone(), Default::default())
+            .expect("an HTTP client"),
+        seat_price: None,
+    }
 }
 
 /// Runs a test body on SQLite and on PostgreSQL, each on a fresh database.

@@ -5,17 +5,15 @@
 use std::sync::{Arc, Mutex};
 
 use async_graphql::Request;
-use caresoft_bridge::config::MaxRemoval;
 use caresoft_bridge::domain::Trigger;
-use caresoft_bridge::events::EventBus;
 use caresoft_bridge::graphql::auth::Role;
-use caresoft_bridge::graphql::{ApiDeps, AppSchema, build_schema, with_request_data};
+use caresoft_bridge::graphql::{AppSchema, build_schema, with_request_data};
 use caresoft_bridge::hr::{self, ImportOptions};
-use caresoft_bridge::sync::{SyncRequest, Syncers};
+use caresoft_bridge::sync::SyncRequest;
 use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
 
-use crate::helpers::{StandIn, TestDb, agent_json, no_hr_source};
+use crate::helpers::{StandIn, TestDb, agent_json, api_deps};
 use crate::on_both_engines;
 
 const STAFF: &str = "employee_code,full_name,email,phone,department,status
@@ -82,17 +80,7 @@ impl Fixture {
                 .expect("the statement log")
                 .push(info.statement.sql.clone());
         });
-        let schema = build_schema(ApiDeps {
-            db: db.clone(),
-            syncers: Arc::new(Syncers::single(syncer)),
-            hr: no_hr_source(db.clone()),
-            events: EventBus::new(),
-            max_removal: MaxRemoval::default(),
-            introspection: true,
-            alerts: caresoft_bridge::alerts::Deliverer::new(db.clone(), Default::default())
-                .expect("an HTTP client"),
-            seat_price: None,
-        });
+        let schema = build_schema(api_deps(&db, syncer));
         Fixture {
             schema,
             db,

@@ -338,16 +338,15 @@ async fn the_relay_loads_a_runs_agents_once_for_every_subscriber() {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use async_graphql::futures_util::StreamExt;
-    use caresoft_bridge::config::MaxRemoval;
     use caresoft_bridge::domain::Trigger;
     use caresoft_bridge::events::{EventBus, relay_postgres};
     use caresoft_bridge::graphql::auth::Role;
     use caresoft_bridge::graphql::{ApiDeps, build_schema};
     use caresoft_bridge::store;
-    use caresoft_bridge::sync::{SyncRequest, Syncers};
+    use caresoft_bridge::sync::SyncRequest;
     use tokio_util::sync::CancellationToken;
 
-    use crate::helpers::no_hr_source;
+    use crate::helpers::api_deps;
 
     // Arrange: the relay and 20 subscribers on a pool of their own that counts its statements, and a
     // syncer on another that announces its runs.
@@ -382,15 +381,9 @@ async fn the_relay_loads_a_runs_agents_once_for_every_subscriber() {
         .await
         .expect("first sync");
     let schema = build_schema(ApiDeps {
-        db: relay_db.clone(),
-        syncers: Arc::new(Syncers::single(Arc::clone(&syncer))),
-        hr: no_hr_source(relay_db.clone()),
         events: bus.clone(),
-        max_removal: MaxRemoval::default(),
         introspection: false,
-        alerts: caresoft_bridge::alerts::Deliverer::new(relay_db.clone(), Default::default())
-            .expect("an HTTP client"),
-        seat_price: None,
+        ..api_deps(&relay_db, Arc::clone(&syncer))
     });
     let mut streams: Vec<_> = (0..SUBSCRIBERS)
         .map(|_| {
