@@ -8,10 +8,11 @@ use chrono::{DateTime, Utc};
 use entity::{agent, roster_change, status_event};
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, OnConflict, Order, Query, SimpleExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, Iden, IntoActiveModel,
-    Iterable, QueryFilter, QuerySelect,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityName, EntityTrait, Iden,
+    IntoActiveModel, Iterable, QueryFilter, QuerySelect,
 };
 
+use super::bulk;
 use super::connection::{insert_all, rows_per_statement};
 use crate::domain::{Channel, ChannelStatus};
 
@@ -204,11 +205,22 @@ pub async fn write(
     now: DateTime<Utc>,
     previous_seen: DateTime<Utc>,
 ) -> Result<(), DbErr> {
+    bulk::with_generic_plans(txn, write_rows(txn, writes, now, previous_seen)).await
+}
+
+async fn write_rows(
+    txn: &impl ConnectionTrait,
+    writes: MirrorWrites<'_>,
+    now: DateTime<Utc>,
+    previous_seen: DateTime<Utc>,
+) -> Result<(), DbErr> {
     let backend = txn.get_database_backend();
     let agent_columns = agent::Column::iter().count();
     let update_columns: Vec<agent::Column> = agent::Column::iter()
         .filter(|c| !matches!(c, agent::Column::Id))
         .collect();
+    // A first sync fills an empty table: its indexes are built once, after the rows.
+    let deferred = bulk::defer_indexes(txn, agent::Entity.table_name(), writes.rows.len()).await?;
     for chunk in writes
         .rows
         .chunks(rows_per_statement(backend, agent_columns))
@@ -225,6 +237,9 @@ pub async fn write(
             )
             .exec_without_returning(txn)
             .await?;
+    }
+    if let Some(deferred) = deferred {
+        deferred.rebuild(txn).await?;
     }
     for chunk in writes
         .removals

@@ -8,10 +8,11 @@ use chrono::{DateTime, Utc};
 use entity::employee;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ColumnTrait, Condition as Cond, ConnectionTrait, DbErr, EntityTrait, Iterable, PaginatorTrait,
-    QueryFilter, QuerySelect,
+    ColumnTrait, Condition as Cond, ConnectionTrait, DbErr, EntityName, EntityTrait, Iterable,
+    PaginatorTrait, QueryFilter, QuerySelect,
 };
 
+use super::bulk;
 use super::connection::{insert_all, rows_per_statement};
 use super::links::seated_employee_ids;
 
@@ -228,9 +229,23 @@ pub async fn write(
     writes: EmployeeWrites,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
+    bulk::with_generic_plans(txn, write_rows(txn, writes, now)).await
+}
+
+async fn write_rows(
+    txn: &impl ConnectionTrait,
+    writes: EmployeeWrites,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
     let backend = txn.get_database_backend();
     let columns = employee::Column::iter().count();
+    // A first import fills an empty table: its indexes are built once, after the rows.
+    let deferred =
+        bulk::defer_indexes(txn, employee::Entity.table_name(), writes.inserts.len()).await?;
     insert_all(txn, &writes.inserts).await?;
+    if let Some(deferred) = deferred {
+        deferred.rebuild(txn).await?;
+    }
     let update_columns: Vec<employee::Column> = employee::Column::iter()
         .filter(|c| !matches!(c, employee::Column::Id | employee::Column::CreatedAt))
         .collect();

@@ -12,11 +12,12 @@ use sea_orm::sea_query::{
     SimpleExpr,
 };
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, Iterable, QueryFilter,
-    QueryOrder,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityName, EntityTrait, Iterable,
+    QueryFilter, QueryOrder,
 };
 
 use super::agents::is_current;
+use super::bulk;
 use super::connection::{insert_all, rows_per_statement};
 use crate::domain::{MatchMethod, MatchStatus, OverrideKind};
 
@@ -125,8 +126,15 @@ pub struct LinkWrites {
 
 /// Writes a recompute's changes with bulk statements in engine-sized chunks.
 pub async fn write(txn: &impl ConnectionTrait, writes: LinkWrites) -> Result<(), DbErr> {
+    bulk::with_generic_plans(txn, write_rows(txn, writes)).await
+}
+
+async fn write_rows(txn: &impl ConnectionTrait, writes: LinkWrites) -> Result<(), DbErr> {
     let backend = txn.get_database_backend();
     let link_columns = agent_link::Column::iter().count();
+    // A first sync fills the empty link tables: their indexes and foreign keys are built after the rows.
+    let deferred =
+        bulk::defer_indexes(txn, agent_link::Entity.table_name(), writes.links.len()).await?;
     for chunk in writes
         .links
         .chunks(rows_per_statement(backend, link_columns))
@@ -145,7 +153,15 @@ pub async fn write(txn: &impl ConnectionTrait, writes: LinkWrites) -> Result<(),
             .exec_without_returning(txn)
             .await?;
     }
+    if let Some(deferred) = deferred {
+        deferred.rebuild(txn).await?;
+    }
+    let deferred =
+        bulk::defer_indexes(txn, link_history::Entity.table_name(), writes.history.len()).await?;
     insert_all(txn, &writes.history).await?;
+    if let Some(deferred) = deferred {
+        deferred.rebuild(txn).await?;
+    }
     for chunk in writes
         .candidate_agents
         .chunks(rows_per_statement(backend, 1).saturating_sub(1).max(1))

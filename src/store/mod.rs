@@ -20,11 +20,12 @@
 //!
 //! Layout, by table: [`agents`] (the mirror and its status and roster history), [`employees`] (HR),
 //! [`links`] (matches, candidates, link history, overrides), [`groups`] (CareSoft's group lists), [`runs`] (sync runs), [`history`] (per-agent
-//! history for the API), [`pages`] (filtered, keyset-paged lists and their counts); [`connection`]
+//! history for the API), [`bulk`] (loads into empty tables, indexes built after), [`pages`] (filtered, keyset-paged lists and their counts); [`connection`]
 //! (pools, migrations, engine limits) and [`lock`] (the write lock, beside the connection).
 
 pub mod agents;
 pub mod alerts;
+pub mod bulk;
 pub mod connection;
 pub mod employees;
 pub mod groups;

@@ -183,7 +183,7 @@ impl Drop for TestDb {
 }
 
 /// Reads one integer.
-pub async fn scalar(db: &DatabaseConnection, sql: &str) -> i64 {
+pub async fn scalar(db: &impl ConnectionTrait, sql: &str) -> i64 {
     let row = db
         .query_one_raw(Statement::from_string(
             db.get_database_backend(),

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod alerts;
+mod bulk_load;
 mod caresoft_client;
 mod cli;
 mod domains;

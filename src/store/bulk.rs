@@ -1,0 +1,210 @@
+//! Bulk loads into empty tables. PostgreSQL's "Populating a Database" and SQLite's advice agree: when a
+//! table is filled from empty, build its indexes after the rows are in (one sorted build instead of a tree
+//! insert per row and index) and, on PostgreSQL, add its foreign keys after them too (one set-based check
+//! instead of a `SELECT … FOR KEY SHARE` per row and reference). A first sync writes 20,000 agents, their
+//! links and the links' history into empty tables, a first import 100,000 employees: for those writes
+//! [`defer_indexes`] drops the table's secondary indexes (and, on PostgreSQL, its own foreign keys) in the
+//! writer's transaction, and [`Deferred::rebuild`] creates them again, as they were, before it commits.
+//!
+//! - Primary keys and unique indexes stay: upserts and uniqueness need them row by row.
+//! - Everything happens inside the writer's transaction: a failure rolls back the drop with the rows, so
+//!   the schema is never left without an index. A rebuilt foreign key checks every row, as the per-row
+//!   checks would have: a dangling reference still fails the write.
+//! - On PostgreSQL the drop holds an exclusive lock on the table (and on the tables its foreign keys name)
+//!   until the commit: readers of the empty table wait for the load (a second or so) instead of reading it
+//!   empty. A drop that cannot have its lock within [`LOCK_WAIT`] (a reader holding a long transaction), or
+//!   is refused (an account that does not own the table), is given up for the row-by-row write.
+//! - On SQLite, foreign keys cannot be dropped without rebuilding the table, and their checks are index
+//!   lookups: only indexes are deferred.
+//!
+//! Every bulk write, into an empty table or not, also runs [`with_generic_plans`] on PostgreSQL.
+
+use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, QueryResult, Statement};
+
+/// Runs `write`, the bulk statements of one table, with PostgreSQL's generic plans. A prepared statement
+/// is planned again at each of its first five executions (custom plans, which look at the values); an
+/// INSERT or UPDATE of thousands of bound values gains nothing from that, and planning it costs as much as
+/// a third of its execution (about 60 ms per 2,400-row chunk of agents here). With generic plans each
+/// chunk after the first is planned once per connection. Other statements of the transaction keep custom
+/// plans. No-op on SQLite.
+pub async fn with_generic_plans<T>(
+    db: &impl ConnectionTrait,
+    write: impl Future<Output = Result<T, DbErr>>,
+) -> Result<T, DbErr> {
+    if db.get_database_backend() != DatabaseBackend::Postgres {
+        return write.await;
+    }
+    db.execute_unprepared("SET LOCAL plan_cache_mode = force_generic_plan")
+        .await?;
+    let written = write.await?;
+    db.execute_unprepared("SET LOCAL plan_cache_mode = DEFAULT")
+        .await?;
+    Ok(written)
+}
+
+/// The fewest rows for which a load into an empty table defers its indexes: below that, the row-by-row
+/// write costs less than the schema statements.
+pub const MIN_ROWS: usize = 1_000;
+
+/// The longest a drop waits for its lock before the load goes row by row (PostgreSQL).
+pub const LOCK_WAIT: &str = "2s";
+
+/// The indexes and foreign keys dropped from one table for a load, with the statements that restore them.
+#[derive(Debug)]
+#[must_use = "the table's indexes stay dropped until rebuild"]
+pub struct Deferred {
+    table: &'static str,
+    restore: Vec<String>,
+}
+
+/// When `table` is empty and `rows` is at least [`MIN_ROWS`], drops its secondary indexes (and, on
+/// PostgreSQL, its foreign keys) for the load about to be written; `None` when the load should go row by
+/// row. Call [`Deferred::rebuild`] once the rows are written, in the same transaction.
+pub async fn defer_indexes(
+    db: &impl ConnectionTrait,
+    table: &'static str,
+    rows: usize,
+) -> Result<Option<Deferred>, DbErr> {
+    if rows < MIN_ROWS || !is_empty(db, table).await? {
+        return Ok(None);
+    }
+    let backend = db.get_database_backend();
+    let (drop, restore) = match backend {
+        DatabaseBackend::Postgres => postgres_schema(db, table).await?,
+        DatabaseBackend::Sqlite => sqlite_schema(db, table).await?,
+        _ => return Ok(None),
+    };
+    if drop.is_empty() {
+        return Ok(None);
+    }
+    if backend == DatabaseBackend::Postgres {
+        // In a savepoint, so that a drop that times out or is refused leaves the transaction usable.
+        db.execute_unprepared("SAVEPOINT bulk_load").await?;
+        let dropped = async {
+            db.execute_unprepared(&format!("SET LOCAL lock_timeout = '{LOCK_WAIT}'"))
+                .await?;
+            for statement in &drop {
+                db.execute_unprepared(statement).await?;
+            }
+            db.execute_unprepared("SET LOCAL lock_timeout = DEFAULT")
+                .await
+        }
+        .await;
+        if let Err(err) = dropped {
+            db.execute_unprepared("ROLLBACK TO SAVEPOINT bulk_load")
+                .await?;
+            db.execute_unprepared("RELEASE SAVEPOINT bulk_load").await?;
+            tracing::warn!(table, error = %err, "could not drop the indexes of an empty table for a bulk load; writing row by row");
+            return Ok(None);
+        }
+        db.execute_unprepared("RELEASE SAVEPOINT bulk_load").await?;
+    } else {
+        for statement in &drop {
+            db.execute_unprepared(statement).await?;
+        }
+    }
+    tracing::debug!(
+        table,
+        rows,
+        deferred = restore.len(),
+        "indexes deferred for a bulk load"
+    );
+    Ok(Some(Deferred { table, restore }))
+}
+
+impl Deferred {
+    /// Creates the dropped indexes and foreign keys again, as they were defined.
+    pub async fn rebuild(self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
+        for statement in &self.restore {
+            db.execute_unprepared(statement).await?;
+        }
+        tracing::debug!(table = self.table, "indexes rebuilt after a bulk load");
+        Ok(())
+    }
+}
+
+async fn is_empty(db: &impl ConnectionTrait, table: &str) -> Result<bool, DbErr> {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            format!("SELECT 1 AS present FROM {} LIMIT 1", quoted(table)),
+        ))
+        .await?;
+    Ok(row.is_none())
+}
+
+/// `"name"`, with any `"` doubled.
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+fn text(row: &QueryResult, column: &str) -> Result<String, DbErr> {
+    row.try_get::<String>("", column)
+}
+
+/// (drop, restore) statements of a PostgreSQL table's non-unique indexes and foreign keys.
+async fn postgres_schema(
+    db: &impl ConnectionTrait,
+    table: &str,
+) -> Result<(Vec<String>, Vec<String>), DbErr> {
+    let relation =
+        |sql: &str| Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, [table.into()]);
+    let indexes = db
+        .query_all_raw(relation(
+            "SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS def \
+             FROM pg_index i WHERE i.indrelid = to_regclass(quote_ident($1)) \
+             AND NOT i.indisunique AND NOT i.indisprimary ORDER BY 1",
+        ))
+        .await?;
+    let foreign_keys = db
+        .query_all_raw(relation(
+            "SELECT conname::text AS name, pg_get_constraintdef(oid) AS def FROM pg_constraint \
+             WHERE conrelid = to_regclass(quote_ident($1)) AND contype = 'f' ORDER BY 1",
+        ))
+        .await?;
+    let (mut drop, mut restore) = (Vec::new(), Vec::new());
+    for row in &foreign_keys {
+        let name = quoted(&text(row, "name")?);
+        drop.push(format!(
+            "ALTER TABLE {} DROP CONSTRAINT {name}",
+            quoted(table)
+        ));
+    }
+    for row in &indexes {
+        // Already quoted and qualified as needed by the regclass cast.
+        drop.push(format!("DROP INDEX {}", text(row, "name")?));
+        restore.push(text(row, "def")?);
+    }
+    // Indexes first: each foreign key's check then reads a table whose indexes are built.
+    for row in &foreign_keys {
+        restore.push(format!(
+            "ALTER TABLE {} ADD CONSTRAINT {} {}",
+            quoted(table),
+            quoted(&text(row, "name")?),
+            text(row, "def")?
+        ));
+    }
+    Ok((drop, restore))
+}
+
+/// (drop, restore) statements of a SQLite table's non-unique indexes (those it created itself for
+/// `UNIQUE` constraints have no SQL and stay).
+async fn sqlite_schema(
+    db: &impl ConnectionTrait,
+    table: &str,
+) -> Result<(Vec<String>, Vec<String>), DbErr> {
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Sqlite,
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? \
+             AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%' ORDER BY name",
+            [table.into()],
+        ))
+        .await?;
+    let (mut drop, mut restore) = (Vec::new(), Vec::new());
+    for row in &rows {
+        drop.push(format!("DROP INDEX {}", quoted(&text(row, "name")?)));
+        restore.push(text(row, "sql")?);
+    }
+    Ok((drop, restore))
+}
