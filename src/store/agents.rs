@@ -253,8 +253,8 @@ async fn write_rows(
             .exec(txn)
             .await?;
     }
-    insert_all(txn, &writes.status_events).await?;
-    insert_all(txn, &writes.roster_changes).await
+    insert_all(txn, writes.status_events).await?;
+    insert_all(txn, writes.roster_changes).await
 }
 
 /// The status changes a run recorded for agents already mirrored (first sightings left out), in order.

@@ -13,7 +13,7 @@ use sea_orm::{
 };
 
 use super::bulk;
-use super::connection::{insert_all, rows_per_statement};
+use super::connection::{insert_all, owned_chunks, rows_per_statement};
 use super::links::seated_employee_ids;
 
 /// "Still in HR": not marked removed by a `--replace` import.
@@ -242,15 +242,15 @@ async fn write_rows(
     // A first import fills an empty table: its indexes are built once, after the rows.
     let deferred =
         bulk::defer_indexes(txn, employee::Entity.table_name(), writes.inserts.len()).await?;
-    insert_all(txn, &writes.inserts).await?;
+    insert_all(txn, writes.inserts).await?;
     if let Some(deferred) = deferred {
         deferred.rebuild(txn).await?;
     }
     let update_columns: Vec<employee::Column> = employee::Column::iter()
         .filter(|c| !matches!(c, employee::Column::Id | employee::Column::CreatedAt))
         .collect();
-    for chunk in writes.updates.chunks(rows_per_statement(backend, columns)) {
-        employee::Entity::insert_many(chunk.to_vec())
+    for chunk in owned_chunks(writes.updates, rows_per_statement(backend, columns)) {
+        employee::Entity::insert_many(chunk)
             .on_conflict(
                 OnConflict::column(employee::Column::Id)
                     .update_columns(update_columns.clone())

@@ -122,8 +122,8 @@ pub async fn sync(
     }
     // Read in the same transaction under the write lock: nothing can have inserted these meanwhile.
     counts.added = added.len();
-    insert_all(db, &added).await?;
-    insert_all(db, &changes).await?;
+    insert_all(db, added).await?;
+    insert_all(db, changes).await?;
     Ok(counts)
 }
 

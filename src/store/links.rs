@@ -18,7 +18,7 @@ use sea_orm::{
 
 use super::agents::is_current;
 use super::bulk;
-use super::connection::{insert_all, rows_per_statement};
+use super::connection::{insert_all, owned_chunks, rows_per_statement};
 use crate::domain::{MatchMethod, MatchStatus, OverrideKind};
 
 /// An agent's match status: its link's, UNMATCHED when it has none. `link` is the alias of the left-joined
@@ -135,11 +135,8 @@ async fn write_rows(txn: &impl ConnectionTrait, writes: LinkWrites) -> Result<()
     // A first sync fills the empty link tables: their indexes and foreign keys are built after the rows.
     let deferred =
         bulk::defer_indexes(txn, agent_link::Entity.table_name(), writes.links.len()).await?;
-    for chunk in writes
-        .links
-        .chunks(rows_per_statement(backend, link_columns))
-    {
-        agent_link::Entity::insert_many(chunk.to_vec())
+    for chunk in owned_chunks(writes.links, rows_per_statement(backend, link_columns)) {
+        agent_link::Entity::insert_many(chunk)
             .on_conflict(
                 OnConflict::column(agent_link::Column::AgentId)
                     .update_columns([
@@ -158,7 +155,7 @@ async fn write_rows(txn: &impl ConnectionTrait, writes: LinkWrites) -> Result<()
     }
     let deferred =
         bulk::defer_indexes(txn, link_history::Entity.table_name(), writes.history.len()).await?;
-    insert_all(txn, &writes.history).await?;
+    insert_all(txn, writes.history).await?;
     if let Some(deferred) = deferred {
         deferred.rebuild(txn).await?;
     }
@@ -171,7 +168,7 @@ async fn write_rows(txn: &impl ConnectionTrait, writes: LinkWrites) -> Result<()
             .exec(txn)
             .await?;
     }
-    insert_all(txn, &writes.candidates).await
+    insert_all(txn, writes.candidates).await
 }
 
 /// The current agents MATCHED to each of `employee_ids`, ordered by agent id.
