@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use entity::{agent, roster_change, status_event};
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, OnConflict, Order, Query, SimpleExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityName, EntityTrait, Iden,
-    IntoActiveModel, Iterable, QueryFilter, QuerySelect,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, Iden, IntoActiveModel,
+    Iterable, QueryFilter, QuerySelect,
 };
 
 use super::bulk;
@@ -220,27 +220,28 @@ async fn write_rows(
         .filter(|c| !matches!(c, agent::Column::Id))
         .collect();
     // A first sync fills an empty table: its indexes are built once, after the rows.
-    let deferred = bulk::defer_indexes(txn, agent::Entity.table_name(), writes.rows.len()).await?;
-    for chunk in writes
-        .rows
-        .chunks(rows_per_statement(backend, agent_columns))
-    {
-        // into_active_model marks values Unchanged; reset_all makes the upsert send all of them.
-        let rows = chunk
-            .iter()
-            .map(|row| (*row).clone().into_active_model().reset_all());
-        agent::Entity::insert_many(rows)
-            .on_conflict(
-                OnConflict::column(agent::Column::Id)
-                    .update_columns(update_columns.clone())
-                    .to_owned(),
-            )
-            .exec_without_returning(txn)
-            .await?;
-    }
-    if let Some(deferred) = deferred {
-        deferred.rebuild(txn).await?;
-    }
+    let rows = writes.rows.len();
+    bulk::load(txn, agent::Entity, rows, async {
+        for chunk in writes
+            .rows
+            .chunks(rows_per_statement(backend, agent_columns))
+        {
+            // into_active_model marks values Unchanged; reset_all makes the upsert send all of them.
+            let rows = chunk
+                .iter()
+                .map(|row| (*row).clone().into_active_model().reset_all());
+            agent::Entity::insert_many(rows)
+                .on_conflict(
+                    OnConflict::column(agent::Column::Id)
+                        .update_columns(update_columns.clone())
+                        .to_owned(),
+                )
+                .exec_without_returning(txn)
+                .await?;
+        }
+        Ok(())
+    })
+    .await?;
     for chunk in writes
         .removals
         .chunks(rows_per_statement(backend, 1).saturating_sub(8).max(1))

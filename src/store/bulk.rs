@@ -1,10 +1,11 @@
-//! Bulk loads into empty tables. PostgreSQL's "Populating a Database" and SQLite's advice agree: when a
+//! Bulk writes: loads into empty tables, and their planning. PostgreSQL's "Populating a Database" and SQLite's advice agree: when a
 //! table is filled from empty, build its indexes after the rows are in (one sorted build instead of a tree
 //! insert per row and index) and, on PostgreSQL, add its foreign keys after them too (one set-based check
 //! instead of a `SELECT … FOR KEY SHARE` per row and reference). A first sync writes 20,000 agents, their
 //! links and the links' history into empty tables, a first import 100,000 employees: for those writes
-//! [`defer_indexes`] drops the table's secondary indexes (and, on PostgreSQL, its own foreign keys) in the
-//! writer's transaction, and [`Deferred::rebuild`] creates them again, as they were, before it commits.
+//! [`load`] drops the table's secondary indexes (and, on PostgreSQL, its own foreign keys) in the writer's
+//! transaction ([`defer_indexes`]) and creates them again, as they were, once the rows are written
+//! ([`Deferred::rebuild`]), before the commit.
 //!
 //! - Primary keys and unique indexes stay: upserts and uniqueness need them row by row.
 //! - Everything happens inside the writer's transaction: a failure rolls back the drop with the rows, so
@@ -19,7 +20,7 @@
 //!
 //! Every bulk write, into an empty table or not, also runs [`with_generic_plans`] on PostgreSQL.
 
-use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, QueryResult, Statement};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, EntityName, QueryResult, Statement};
 
 /// Runs `write`, the bulk statements of one table, with PostgreSQL's generic plans. A prepared statement
 /// is planned again at each of its first five executions (custom plans, which look at the values); an
@@ -110,6 +111,22 @@ pub async fn defer_indexes(
         "indexes deferred for a bulk load"
     );
     Ok(Some(Deferred { table, restore }))
+}
+
+/// Runs `write`, a load of `rows` rows into `entity`'s table, with the table's indexes deferred when
+/// [`defer_indexes`] says so, and rebuilds them once it has written.
+pub async fn load<E: EntityName>(
+    db: &impl ConnectionTrait,
+    entity: E,
+    rows: usize,
+    write: impl Future<Output = Result<(), DbErr>>,
+) -> Result<(), DbErr> {
+    let deferred = defer_indexes(db, entity.table_name(), rows).await?;
+    write.await?;
+    match deferred {
+        Some(deferred) => deferred.rebuild(db).await,
+        None => Ok(()),
+    }
 }
 
 impl Deferred {

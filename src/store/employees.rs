@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use entity::employee;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ColumnTrait, Condition as Cond, ConnectionTrait, DbErr, EntityName, EntityTrait, Iterable,
-    PaginatorTrait, QueryFilter, QuerySelect,
+    ColumnTrait, Condition as Cond, ConnectionTrait, DbErr, EntityTrait, Iterable, PaginatorTrait,
+    QueryFilter, QuerySelect,
 };
 
 use super::bulk;
@@ -240,12 +240,8 @@ async fn write_rows(
     let backend = txn.get_database_backend();
     let columns = employee::Column::iter().count();
     // A first import fills an empty table: its indexes are built once, after the rows.
-    let deferred =
-        bulk::defer_indexes(txn, employee::Entity.table_name(), writes.inserts.len()).await?;
-    insert_all(txn, writes.inserts).await?;
-    if let Some(deferred) = deferred {
-        deferred.rebuild(txn).await?;
-    }
+    let rows = writes.inserts.len();
+    bulk::load(txn, employee::Entity, rows, insert_all(txn, writes.inserts)).await?;
     let update_columns: Vec<employee::Column> = employee::Column::iter()
         .filter(|c| !matches!(c, employee::Column::Id | employee::Column::CreatedAt))
         .collect();

@@ -12,8 +12,8 @@ use sea_orm::sea_query::{
     SimpleExpr,
 };
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityName, EntityTrait, Iterable,
-    QueryFilter, QueryOrder,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, Iterable, QueryFilter,
+    QueryOrder,
 };
 
 use super::agents::is_current;
@@ -133,32 +133,34 @@ async fn write_rows(txn: &impl ConnectionTrait, writes: LinkWrites) -> Result<()
     let backend = txn.get_database_backend();
     let link_columns = agent_link::Column::iter().count();
     // A first sync fills the empty link tables: their indexes and foreign keys are built after the rows.
-    let deferred =
-        bulk::defer_indexes(txn, agent_link::Entity.table_name(), writes.links.len()).await?;
-    for chunk in owned_chunks(writes.links, rows_per_statement(backend, link_columns)) {
-        agent_link::Entity::insert_many(chunk)
-            .on_conflict(
-                OnConflict::column(agent_link::Column::AgentId)
-                    .update_columns([
-                        agent_link::Column::Status,
-                        agent_link::Column::Method,
-                        agent_link::Column::EmployeeId,
-                        agent_link::Column::UpdatedAt,
-                    ])
-                    .to_owned(),
-            )
-            .exec_without_returning(txn)
-            .await?;
-    }
-    if let Some(deferred) = deferred {
-        deferred.rebuild(txn).await?;
-    }
-    let deferred =
-        bulk::defer_indexes(txn, link_history::Entity.table_name(), writes.history.len()).await?;
-    insert_all(txn, writes.history).await?;
-    if let Some(deferred) = deferred {
-        deferred.rebuild(txn).await?;
-    }
+    let rows = writes.links.len();
+    bulk::load(txn, agent_link::Entity, rows, async {
+        for chunk in owned_chunks(writes.links, rows_per_statement(backend, link_columns)) {
+            agent_link::Entity::insert_many(chunk)
+                .on_conflict(
+                    OnConflict::column(agent_link::Column::AgentId)
+                        .update_columns([
+                            agent_link::Column::Status,
+                            agent_link::Column::Method,
+                            agent_link::Column::EmployeeId,
+                            agent_link::Column::UpdatedAt,
+                        ])
+                        .to_owned(),
+                )
+                .exec_without_returning(txn)
+                .await?;
+        }
+        Ok(())
+    })
+    .await?;
+    let rows = writes.history.len();
+    bulk::load(
+        txn,
+        link_history::Entity,
+        rows,
+        insert_all(txn, writes.history),
+    )
+    .await?;
     for chunk in writes
         .candidate_agents
         .chunks(rows_per_statement(backend, 1).saturating_sub(1).max(1))

@@ -261,7 +261,16 @@ async fn serve_and_cli_commands_share_one_sqlite_file_without_failing() {
     );
     // Assert: every command succeeded, and so did every scheduled sync meanwhile.
     assert!(failures.is_empty(), "{failures:#?}\n{}", serve.log());
-    let runs = runs(&t).await;
+    // `serve` syncs every second: read the runs between two ticks, when none is still under way.
+    let runs = eventually(
+        Duration::from_secs(10),
+        "a moment with no sync under way",
+        || async {
+            let runs = runs(&t).await;
+            (!runs.iter().any(|r| r.outcome.as_str() == "running")).then_some(runs)
+        },
+    )
+    .await;
     let bad: Vec<_> = runs
         .iter()
         .filter(|r| !matches!(r.outcome.as_str(), "succeeded"))
