@@ -341,15 +341,16 @@ pub async fn apply_rows(
         .filter(|id| before.get(id) != Some(&EmployeeStatus::Terminated))
         .collect();
 
+    // Made chunk by chunk as they are written. Boxed: the closures' own types in this future defeat the
+    // compiler's proof that the future is `Send` ("implementation of `FnOnce` is not general enough").
     let writes = store::employees::EmployeeWrites {
-        inserts: inserts
-            .iter()
-            .map(|row| active_model(row, None, now))
-            .collect(),
-        updates: updates
-            .iter()
-            .map(|(row, old, _)| active_model(row, Some(old.id), now))
-            .collect(),
+        inserts: Box::new(inserts.iter().map(move |row| active_model(row, None, now)))
+            as Box<dyn ExactSizeIterator<Item = employee::ActiveModel> + Send + '_>,
+        updates: Box::new(
+            updates
+                .iter()
+                .map(move |(row, old, _)| active_model(row, Some(old.id), now)),
+        ) as Box<dyn Iterator<Item = employee::ActiveModel> + Send + '_>,
         removals,
     };
     store::employees::write(&**txn, writes, now).await?;

@@ -9,11 +9,11 @@ use entity::{agent, roster_change, status_event};
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, OnConflict, Order, Query, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, Iden, IntoActiveModel,
-    Iterable, QueryFilter, QuerySelect,
+    Iterable, QueryFilter, QuerySelect, QueryTrait,
 };
 
 use super::bulk;
-use super::connection::{insert_all, rows_per_statement};
+use super::connection::{execute_chunks, insert_all, rows_per_statement};
 use crate::domain::{Channel, ChannelStatus};
 
 /// "Current agent": an agent of CareSoft's latest list, i.e. not removed. `table` is the alias of
@@ -221,27 +221,23 @@ async fn write_rows(
         .collect();
     // A first sync fills an empty table: its indexes are built once, after the rows.
     let rows = writes.rows.len();
-    bulk::load(txn, agent::Entity, rows, async {
-        for chunk in writes
-            .rows
-            .chunks(rows_per_statement(backend, agent_columns))
-        {
-            // into_active_model marks values Unchanged; reset_all makes the upsert send all of them.
-            let rows = chunk
-                .iter()
-                .map(|row| (*row).clone().into_active_model().reset_all());
-            agent::Entity::insert_many(rows)
-                .on_conflict(
-                    OnConflict::column(agent::Column::Id)
-                        .update_columns(update_columns.clone())
-                        .to_owned(),
-                )
-                .exec_without_returning(txn)
-                .await?;
-        }
-        Ok(())
-    })
-    .await?;
+    let chunks = writes
+        .rows
+        .chunks(rows_per_statement(backend, agent_columns));
+    let upsert = execute_chunks(txn, chunks, |chunk| {
+        // into_active_model marks values Unchanged; reset_all makes the upsert send all of them.
+        let rows = chunk
+            .iter()
+            .map(|row| (*row).clone().into_active_model().reset_all());
+        agent::Entity::insert_many(rows)
+            .on_conflict(
+                OnConflict::column(agent::Column::Id)
+                    .update_columns(update_columns.clone())
+                    .to_owned(),
+            )
+            .into_query()
+    });
+    bulk::load(txn, agent::Entity, rows, upsert).await?;
     for chunk in writes
         .removals
         .chunks(rows_per_statement(backend, 1).saturating_sub(8).max(1))

@@ -9,11 +9,11 @@ use entity::employee;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ColumnTrait, Condition as Cond, ConnectionTrait, DbErr, EntityTrait, Iterable, PaginatorTrait,
-    QueryFilter, QuerySelect,
+    QueryFilter, QuerySelect, QueryTrait,
 };
 
 use super::bulk;
-use super::connection::{insert_all, owned_chunks, rows_per_statement};
+use super::connection::{execute_chunks, insert_all, owned_chunks, rows_per_statement};
 use super::links::seated_employee_ids;
 
 /// "Still in HR": not marked removed by a `--replace` import.
@@ -212,31 +212,41 @@ pub async fn changed_since(db: &impl ConnectionTrait, since: DateTime<Utc>) -> R
         .is_some())
 }
 
-/// What an import writes, in the caller's transaction.
+/// What an import writes, in the caller's transaction. The rows to insert and update are iterators, so
+/// that each chunk's rows are made while the database writes the chunk before
+/// ([`super::connection::execute_chunks`]).
 #[derive(Debug, Default)]
-pub struct EmployeeWrites {
+pub struct EmployeeWrites<I, U> {
     /// New codes.
-    pub inserts: Vec<employee::ActiveModel>,
+    pub inserts: I,
     /// Changed or restored employees, by id.
-    pub updates: Vec<employee::ActiveModel>,
+    pub updates: U,
     /// Employees to mark removed.
     pub removals: Vec<i64>,
 }
 
 /// Writes an import with bulk statements in engine-sized chunks.
-pub async fn write(
+pub async fn write<I, U>(
     txn: &impl ConnectionTrait,
-    writes: EmployeeWrites,
+    writes: EmployeeWrites<I, U>,
     now: DateTime<Utc>,
-) -> Result<(), DbErr> {
+) -> Result<(), DbErr>
+where
+    I: ExactSizeIterator<Item = employee::ActiveModel>,
+    U: Iterator<Item = employee::ActiveModel>,
+{
     bulk::with_generic_plans(txn, write_rows(txn, writes, now)).await
 }
 
-async fn write_rows(
+async fn write_rows<I, U>(
     txn: &impl ConnectionTrait,
-    writes: EmployeeWrites,
+    writes: EmployeeWrites<I, U>,
     now: DateTime<Utc>,
-) -> Result<(), DbErr> {
+) -> Result<(), DbErr>
+where
+    I: ExactSizeIterator<Item = employee::ActiveModel>,
+    U: Iterator<Item = employee::ActiveModel>,
+{
     let backend = txn.get_database_backend();
     let columns = employee::Column::iter().count();
     // A first import fills an empty table: its indexes are built once, after the rows.
@@ -245,16 +255,17 @@ async fn write_rows(
     let update_columns: Vec<employee::Column> = employee::Column::iter()
         .filter(|c| !matches!(c, employee::Column::Id | employee::Column::CreatedAt))
         .collect();
-    for chunk in owned_chunks(writes.updates, rows_per_statement(backend, columns)) {
+    let chunks = owned_chunks(writes.updates, rows_per_statement(backend, columns));
+    execute_chunks(txn, chunks, |chunk| {
         employee::Entity::insert_many(chunk)
             .on_conflict(
                 OnConflict::column(employee::Column::Id)
                     .update_columns(update_columns.clone())
                     .to_owned(),
             )
-            .exec_without_returning(txn)
-            .await?;
-    }
+            .into_query()
+    })
+    .await?;
     for chunk in writes
         .removals
         .chunks(rows_per_statement(backend, 1).saturating_sub(4).max(1))

@@ -13,12 +13,12 @@ use sea_orm::sea_query::{
 };
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, Iterable, QueryFilter,
-    QueryOrder,
+    QueryOrder, QueryTrait,
 };
 
 use super::agents::is_current;
 use super::bulk;
-use super::connection::{insert_all, owned_chunks, rows_per_statement};
+use super::connection::{execute_chunks, insert_all, owned_chunks, rows_per_statement};
 use crate::domain::{MatchMethod, MatchStatus, OverrideKind};
 
 /// An agent's match status: its link's, UNMATCHED when it has none. `link` is the alias of the left-joined
@@ -134,25 +134,22 @@ async fn write_rows(txn: &impl ConnectionTrait, writes: LinkWrites) -> Result<()
     let link_columns = agent_link::Column::iter().count();
     // A first sync fills the empty link tables: their indexes and foreign keys are built after the rows.
     let rows = writes.links.len();
-    bulk::load(txn, agent_link::Entity, rows, async {
-        for chunk in owned_chunks(writes.links, rows_per_statement(backend, link_columns)) {
-            agent_link::Entity::insert_many(chunk)
-                .on_conflict(
-                    OnConflict::column(agent_link::Column::AgentId)
-                        .update_columns([
-                            agent_link::Column::Status,
-                            agent_link::Column::Method,
-                            agent_link::Column::EmployeeId,
-                            agent_link::Column::UpdatedAt,
-                        ])
-                        .to_owned(),
-                )
-                .exec_without_returning(txn)
-                .await?;
-        }
-        Ok(())
-    })
-    .await?;
+    let chunks = owned_chunks(writes.links, rows_per_statement(backend, link_columns));
+    let upsert = execute_chunks(txn, chunks, |chunk| {
+        agent_link::Entity::insert_many(chunk)
+            .on_conflict(
+                OnConflict::column(agent_link::Column::AgentId)
+                    .update_columns([
+                        agent_link::Column::Status,
+                        agent_link::Column::Method,
+                        agent_link::Column::EmployeeId,
+                        agent_link::Column::UpdatedAt,
+                    ])
+                    .to_owned(),
+            )
+            .into_query()
+    });
+    bulk::load(txn, agent_link::Entity, rows, upsert).await?;
     let rows = writes.history.len();
     bulk::load(
         txn,

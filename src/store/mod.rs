@@ -21,7 +21,7 @@
 //! Layout, by table: [`agents`] (the mirror and its status and roster history), [`employees`] (HR),
 //! [`links`] (matches, candidates, link history, overrides), [`groups`] (CareSoft's group lists), [`runs`] (sync runs), [`history`] (per-agent
 //! history for the API), [`bulk`] (bulk writes: loads into empty tables, generic plans), [`pages`] (filtered, keyset-paged lists and their counts); [`connection`]
-//! (pools, migrations, engine limits) and [`lock`] (the write lock, beside the connection).
+//! (pools, migrations, engine limits, bulk statements chunk by chunk) and [`lock`] (the write lock, beside the connection).
 
 pub mod agents;
 pub mod alerts;

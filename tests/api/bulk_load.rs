@@ -6,7 +6,10 @@ use caresoft_bridge::domain::Trigger;
 use caresoft_bridge::hr::{self, ImportOptions};
 use caresoft_bridge::store::{self, bulk};
 use caresoft_bridge::sync::SyncRequest;
-use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use sea_orm::sea_query::{Alias, InsertStatement, Query};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, Statement};
 
 use crate::helpers::{StandIn, TestDb, agents_json, scalar};
 use crate::on_both_engines;
@@ -256,3 +259,92 @@ async fn a_table_a_reader_holds_is_loaded_row_by_row_on_postgres() {
     txn.commit().await.expect("commit");
     reading.rollback().await.expect("reader ends");
 }
+
+/// Ten chunks of 100 `(id, chunk)` rows, made as they are taken (counted in `taken`); `repeat` makes that
+/// chunk's first row repeat id 0.
+fn counted_chunks(
+    taken: &AtomicUsize,
+    repeat: Option<i64>,
+) -> impl Iterator<Item = Vec<(i64, i64)>> + '_ {
+    (0..10i64).map(move |chunk| {
+        taken.fetch_add(1, Ordering::SeqCst);
+        let mut rows: Vec<(i64, i64)> = (chunk * 100..chunk * 100 + 100)
+            .map(|id| (id, chunk))
+            .collect();
+        if repeat == Some(chunk) {
+            rows[0].0 = 0;
+        }
+        rows
+    })
+}
+
+fn insert_chunk(rows: Vec<(i64, i64)>) -> InsertStatement {
+    let mut insert = Query::insert();
+    insert
+        .into_table(Alias::new("chunked"))
+        .columns([Alias::new("id"), Alias::new("chunk")]);
+    for (id, chunk) in rows {
+        insert.values_panic([id.into(), chunk.into()]);
+    }
+    insert
+}
+
+on_both_engines!(
+    chunks_are_written_in_order_and_the_first_error_stops_the_rest,
+    |t: TestDb| async move {
+        // `seq` numbers the rows in the order the database wrote them.
+        let seq = match t.backend() {
+            DatabaseBackend::Postgres => "seq BIGSERIAL PRIMARY KEY",
+            _ => "seq INTEGER PRIMARY KEY AUTOINCREMENT",
+        };
+        t.db.execute_unprepared(&format!(
+            "CREATE TABLE chunked ({seq}, id BIGINT NOT NULL UNIQUE, chunk BIGINT NOT NULL)"
+        ))
+        .await
+        .expect("table");
+
+        let taken = AtomicUsize::new(0);
+        store::connection::execute_chunks(&t.db, counted_chunks(&taken, None), insert_chunk)
+            .await
+            .expect("every chunk is written");
+        assert_eq!(taken.load(Ordering::SeqCst), 10);
+        assert_eq!(scalar(&t.db, "SELECT COUNT(*) FROM chunked").await, 1000);
+        let out_of_order = "SELECT COUNT(*) FROM chunked a JOIN chunked b \
+                            ON a.chunk < b.chunk AND a.seq > b.seq";
+        assert_eq!(
+            scalar(&t.db, out_of_order).await,
+            0,
+            "chunks written in order"
+        );
+
+        // The third chunk repeats an id: the fourth may have been made while it ran, never written.
+        t.db.execute_unprepared("DELETE FROM chunked")
+            .await
+            .expect("empty");
+        let taken = AtomicUsize::new(0);
+        let txn = store::begin_write(&t.db).await.expect("write transaction");
+        let failed: Result<(), DbErr> =
+            store::connection::execute_chunks(&*txn, counted_chunks(&taken, Some(2)), insert_chunk)
+                .await;
+        let err = failed.expect_err("the repeated id is refused");
+        assert!(
+            err.to_string().to_lowercase().contains("unique"),
+            "refused by the unique id: {err}"
+        );
+        let taken = taken.load(Ordering::SeqCst);
+        assert!(
+            (3..=4).contains(&taken),
+            "made at most one chunk ahead of the failed one: {taken} taken"
+        );
+        if t.backend() == DatabaseBackend::Sqlite {
+            // PostgreSQL's transaction is aborted by the error; SQLite's still reads.
+            assert_eq!(
+                scalar(&*txn, "SELECT COUNT(*) FROM chunked WHERE chunk >= 2").await,
+                0,
+                "nothing of the failed chunk or after it"
+            );
+        }
+        txn.rollback().await.expect("rollback");
+        assert_eq!(scalar(&t.db, "SELECT COUNT(*) FROM chunked").await, 0);
+    }
+);
