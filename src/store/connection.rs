@@ -94,7 +94,7 @@ pub fn owned_chunks<T>(
 
 /// Runs the statement `build` makes of each chunk, in order, preparing each one while the database runs
 /// the one before. Building a bulk statement is as much work as the database's part of it: sea-query
-/// writes the SQL of tens of thousands of placeholders and gathers their values, 10–30 ms for a chunk of
+/// writes the SQL of tens of thousands of placeholders and gathers their values, 10–20 ms for a chunk of
 /// 4,000 employees. Done in turn, the database waits for the builder and the builder for the database;
 /// here the next chunk is taken from `chunks` (which may build its rows lazily) and rendered while the
 /// previous statement is on the wire and executing, on the same task: nothing needs to be `'static` or
