@@ -36,7 +36,45 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         tracing::Span::current().record("engine", "postgres");
         options.max_connections(16).min_connections(1);
     }
-    Database::connect(options).await
+    let db = Database::connect(options).await?;
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        let version = db
+            .query_one_raw(Statement::from_string(
+                DatabaseBackend::Postgres,
+                "SHOW server_version_num",
+            ))
+            .await?
+            .ok_or_else(|| DbErr::Custom("SHOW server_version_num returned no row".into()))?
+            .try_get::<String>("", "server_version_num")?;
+        supported_postgres(&version)?;
+    }
+    Ok(db)
+}
+
+/// The oldest PostgreSQL served, as `server_version_num`: bulk writes set `plan_cache_mode`
+/// ([`super::bulk::with_generic_plans`]), which PostgreSQL 12 added; on an older server every sync and
+/// import would fail at its first write, so the connection is refused at once instead.
+pub const MIN_POSTGRES: u32 = 120_000;
+
+/// Refuses a PostgreSQL server older than [`MIN_POSTGRES`], naming the version found.
+pub fn supported_postgres(server_version_num: &str) -> Result<(), DbErr> {
+    let found: u32 = server_version_num.trim().parse().map_err(|_| {
+        DbErr::Custom(format!(
+            "unexpected server_version_num {server_version_num:?} from PostgreSQL"
+        ))
+    })?;
+    if found >= MIN_POSTGRES {
+        return Ok(());
+    }
+    // 110022 is 11.22; before 10, 90624 was 9.6.24.
+    let shown = if found >= 100_000 {
+        format!("{}.{}", found / 10_000, found % 10_000)
+    } else {
+        format!("{}.{}.{}", found / 10_000, found / 100 % 100, found % 100)
+    };
+    Err(DbErr::Custom(format!(
+        "PostgreSQL {shown} is too old: caresoft-bridge needs PostgreSQL 12 or later (DATABASE_URL)"
+    )))
 }
 
 /// Applies pending migrations, then opens the pool.
@@ -170,5 +208,28 @@ pub fn pool_use(db: &DatabaseConnection) -> (u32, usize) {
             (pool.size(), pool.num_idle())
         }
         _ => (0, 0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_older_than_12_is_refused_by_name() {
+        assert!(supported_postgres("120000").is_ok());
+        assert!(supported_postgres("150020").is_ok());
+        let err = supported_postgres("110022").expect_err("11 is too old");
+        assert!(
+            err.to_string().contains("PostgreSQL 11.22 is too old")
+                && err.to_string().contains("12 or later"),
+            "{err}"
+        );
+        let err = supported_postgres("90624").expect_err("9.6 is too old");
+        assert!(
+            err.to_string().contains("PostgreSQL 9.6.24 is too old"),
+            "{err}"
+        );
+        assert!(supported_postgres("eleven").is_err());
     }
 }

@@ -591,7 +591,11 @@ async fn readyz_names_the_stale_domain() {
             let response = app.http.get(app.url("/readyz")).send().await.ok()?;
             let unready = response.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE;
             let body: Value = response.json().await.ok()?;
-            (unready && body["domains"]["acme"]["lastSuccess"].is_string()).then_some(body)
+            // A moment when acme's last sync is fresh: on a loaded machine its 2 s schedule can slip past
+            // twice the interval now and then, and acme is then rightly named too.
+            let acme_fresh = body["domains"]["acme"]["lastSuccess"].is_string()
+                && body["domains"]["acme"]["stale"].is_null();
+            (unready && acme_fresh).then_some(body)
         },
     )
     .await;
@@ -602,5 +606,4 @@ async fn readyz_names_the_stale_domain() {
     );
     assert!(!reason.contains("domain acme "), "acme is fresh: {body}");
     assert!(body["domains"][HANOI]["stale"].is_string(), "{body}");
-    assert!(body["domains"]["acme"]["stale"].is_null(), "{body}");
 }
