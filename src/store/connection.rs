@@ -37,18 +37,24 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         options.max_connections(16).min_connections(1);
     }
     let db = Database::connect(options).await?;
-    if db.get_database_backend() == DatabaseBackend::Postgres {
-        let version = db
-            .query_one_raw(Statement::from_string(
-                DatabaseBackend::Postgres,
-                "SHOW server_version_num",
-            ))
-            .await?
-            .ok_or_else(|| DbErr::Custom("SHOW server_version_num returned no row".into()))?
-            .try_get::<String>("", "server_version_num")?;
-        supported_postgres(&version)?;
-    }
+    refuse_old_postgres(&db).await?;
     Ok(db)
+}
+
+/// Fails on a PostgreSQL server older than [`MIN_POSTGRES`]; any other database passes.
+async fn refuse_old_postgres(db: &DatabaseConnection) -> Result<(), DbErr> {
+    if db.get_database_backend() != DatabaseBackend::Postgres {
+        return Ok(());
+    }
+    let version = db
+        .query_one_raw(Statement::from_string(
+            DatabaseBackend::Postgres,
+            "SHOW server_version_num",
+        ))
+        .await?
+        .ok_or_else(|| DbErr::Custom("SHOW server_version_num returned no row".into()))?
+        .try_get::<String>("", "server_version_num")?;
+    supported_postgres(&version)
 }
 
 /// The oldest PostgreSQL served, as `server_version_num`: bulk writes set `plan_cache_mode`
@@ -77,7 +83,7 @@ pub fn supported_postgres(server_version_num: &str) -> Result<(), DbErr> {
     )))
 }
 
-/// Applies pending migrations, then opens the pool.
+/// Applies pending migrations (refusing a PostgreSQL too old before any), then opens the pool.
 pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr> {
     let ddl = migration_pool(url).await?;
     Migrator::up(&ddl, None).await?;
@@ -103,7 +109,9 @@ pub async fn migration_pool(url: &str) -> Result<DatabaseConnection, DbErr> {
                 .foreign_keys(true)
         });
     }
-    Database::connect(options).await
+    let db = Database::connect(options).await?;
+    refuse_old_postgres(&db).await?;
+    Ok(db)
 }
 
 /// How many rows of `columns` columns fit in one statement on this engine (SQLite binds at most 32,766
