@@ -12,8 +12,8 @@ use sea_orm::{
     Iterable, QueryFilter, QuerySelect, QueryTrait,
 };
 
-use super::bulk;
-use super::connection::{execute_chunks, insert_all, rows_per_statement};
+use super::bulk::{self, execute_chunks, insert_all};
+use super::connection::rows_per_statement;
 use crate::domain::{Channel, ChannelStatus};
 
 /// "Current agent": an agent of CareSoft's latest list, i.e. not removed. `table` is the alias of

@@ -1,13 +1,14 @@
 //! Database connections: pool sizing and SQLite pragmas per engine, migrations, the readiness ping, pool
-//! use for metrics, PostgreSQL notifications, and each engine's bind-parameter limit.
+//! use for metrics, PostgreSQL notifications, and each engine's bind-parameter limit (which
+//! [`super::bulk`] chunks its statements by).
 
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseBackend,
-    DatabaseConnection, DbErr, EntityTrait, Iterable, QueryTrait, Statement, StatementBuilder,
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr,
+    Statement,
 };
 
 /// Opens a pool for `url` with settings that suit each engine.
@@ -122,70 +123,6 @@ pub fn rows_per_statement(backend: DatabaseBackend, columns: usize) -> usize {
         _ => 32_766,
     };
     (limit / columns.max(1)).max(1)
-}
-
-/// `rows` in owned chunks of at most `per_statement`, moved out rather than cloned (a chunk of 4,000
-/// employees is 60,000 values, and an import writes 25 of them), or made as each chunk is taken when
-/// `rows` is a lazy iterator.
-pub fn owned_chunks<T>(
-    rows: impl IntoIterator<Item = T>,
-    per_statement: usize,
-) -> impl Iterator<Item = Vec<T>> {
-    let mut rows = rows.into_iter();
-    std::iter::from_fn(move || {
-        let chunk: Vec<T> = rows.by_ref().take(per_statement).collect();
-        (!chunk.is_empty()).then_some(chunk)
-    })
-}
-
-/// Runs the statement `build` makes of each chunk, in order, preparing each one while the database runs
-/// the one before. Building a bulk statement is as much work as the database's part of it: sea-query
-/// writes the SQL of tens of thousands of placeholders and gathers their values, 10–20 ms for a chunk of
-/// 4,000 employees. Done in turn, the database waits for the builder and the builder for the database;
-/// here the next chunk is taken from `chunks` (which may build its rows lazily) and rendered while the
-/// previous statement is on the wire and executing, on the same task: nothing needs to be `'static` or
-/// `Send`, and the statements still go out one at a time on the caller's connection or transaction.
-/// The first error stops the rest.
-pub async fn execute_chunks<T, S>(
-    db: &impl ConnectionTrait,
-    chunks: impl IntoIterator<Item = T>,
-    build: impl Fn(T) -> S,
-) -> Result<(), DbErr>
-where
-    S: StatementBuilder,
-{
-    let backend = db.get_database_backend();
-    let mut chunks = chunks.into_iter();
-    let mut prepare = || chunks.next().map(|chunk| backend.build(&build(chunk)));
-    let Some(mut statement) = prepare() else {
-        return Ok(());
-    };
-    loop {
-        // `execute_raw` sends the statement at its first poll, then waits for the answer while the next
-        // one is prepared.
-        let (done, next) = tokio::join!(db.execute_raw(statement), async { prepare() });
-        done?;
-        match next {
-            Some(next) => statement = next,
-            None => return Ok(()),
-        }
-    }
-}
-
-/// Inserts `rows` in as few statements as the engine's parameter limit allows.
-pub async fn insert_all<A>(
-    db: &impl ConnectionTrait,
-    rows: impl IntoIterator<Item = A>,
-) -> Result<(), DbErr>
-where
-    A: ActiveModelTrait,
-{
-    let columns = <<A::Entity as EntityTrait>::Column as Iterable>::iter().count();
-    let chunks = owned_chunks(rows, rows_per_statement(db.get_database_backend(), columns));
-    execute_chunks(db, chunks, |chunk| {
-        A::Entity::insert_many(chunk).into_query()
-    })
-    .await
 }
 
 /// Checks the database answers, for readiness probes.

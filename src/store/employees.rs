@@ -12,8 +12,8 @@ use sea_orm::{
     QueryFilter, QuerySelect, QueryTrait,
 };
 
-use super::bulk;
-use super::connection::{execute_chunks, insert_all, owned_chunks, rows_per_statement};
+use super::bulk::{self, execute_chunks, insert_all, owned_chunks};
+use super::connection::rows_per_statement;
 use super::links::seated_employee_ids;
 
 /// "Still in HR": not marked removed by a `--replace` import.
@@ -214,7 +214,7 @@ pub async fn changed_since(db: &impl ConnectionTrait, since: DateTime<Utc>) -> R
 
 /// What an import writes, in the caller's transaction. The rows to insert and update are iterators, so
 /// that each chunk's rows are made while the database writes the chunk before
-/// ([`super::connection::execute_chunks`]).
+/// ([`bulk::execute_chunks`]).
 #[derive(Debug, Default)]
 pub struct EmployeeWrites<I, U> {
     /// New codes.

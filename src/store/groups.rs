@@ -12,7 +12,7 @@ use sea_orm::{
 };
 
 use super::agents::{GroupCounts, status_counts};
-use super::connection::insert_all;
+use super::bulk::insert_all;
 use crate::caresoft::Group;
 
 /// What a sync of one domain's group list changed.

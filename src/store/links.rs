@@ -17,8 +17,8 @@ use sea_orm::{
 };
 
 use super::agents::is_current;
-use super::bulk;
-use super::connection::{execute_chunks, insert_all, owned_chunks, rows_per_statement};
+use super::bulk::{self, execute_chunks, insert_all, owned_chunks};
+use super::connection::rows_per_statement;
 use crate::domain::{MatchMethod, MatchStatus, OverrideKind};
 
 /// An agent's match status: its link's, UNMATCHED when it has none. `link` is the alias of the left-joined

@@ -19,9 +19,11 @@
 //! | answers that hold until the next write | [`memo::Memo`], [`memo::write_version`] |
 //!
 //! Layout, by table: [`agents`] (the mirror and its status and roster history), [`employees`] (HR),
-//! [`links`] (matches, candidates, link history, overrides), [`groups`] (CareSoft's group lists), [`runs`] (sync runs), [`history`] (per-agent
-//! history for the API), [`bulk`] (bulk writes: loads into empty tables, generic plans), [`pages`] (filtered, keyset-paged lists and their counts); [`connection`]
-//! (pools, migrations, engine limits, bulk statements chunk by chunk) and [`lock`] (the write lock, beside the connection).
+//! [`links`] (matches, candidates, link history, overrides), [`groups`] (CareSoft's group lists), [`runs`]
+//! (sync runs), [`history`] (per-agent history for the API), [`pages`] (filtered, keyset-paged lists and
+//! their counts); [`bulk`] (bulk writes: chunked statements built ahead, loads into empty tables, generic
+//! plans), [`connection`] (pools, migrations, engine limits) and [`lock`] (the write lock, beside the
+//! connection).
 
 pub mod agents;
 pub mod alerts;

@@ -304,7 +304,7 @@ on_both_engines!(
         .expect("table");
 
         let taken = AtomicUsize::new(0);
-        store::connection::execute_chunks(&t.db, counted_chunks(&taken, None), insert_chunk)
+        bulk::execute_chunks(&t.db, counted_chunks(&taken, None), insert_chunk)
             .await
             .expect("every chunk is written");
         assert_eq!(taken.load(Ordering::SeqCst), 10);
@@ -324,8 +324,7 @@ on_both_engines!(
         let taken = AtomicUsize::new(0);
         let txn = store::begin_write(&t.db).await.expect("write transaction");
         let failed: Result<(), DbErr> =
-            store::connection::execute_chunks(&*txn, counted_chunks(&taken, Some(2)), insert_chunk)
-                .await;
+            bulk::execute_chunks(&*txn, counted_chunks(&taken, Some(2)), insert_chunk).await;
         let err = failed.expect_err("the repeated id is refused");
         assert!(
             err.to_string().to_lowercase().contains("unique"),
