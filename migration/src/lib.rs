@@ -20,6 +20,7 @@ mod m20261202_000007_create_write_version;
 mod m20261202_000008_create_alerts;
 mod m20261203_000001_add_domains_and_groups;
 mod m20261204_000001_drop_unused_agent_indexes;
+mod m20261207_000001_link_history_without_foreign_keys;
 
 /// All migrations, oldest first.
 #[derive(Debug)]
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000008_create_alerts::Migration),
             Box::new(m20261203_000001_add_domains_and_groups::Migration),
             Box::new(m20261204_000001_drop_unused_agent_indexes::Migration),
+            Box::new(m20261207_000001_link_history_without_foreign_keys::Migration),
         ]
     }
 }

@@ -13,7 +13,7 @@ use sea_orm_migration::sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
 pub struct Migration;
 
 /// (table, column, referenced table); every reference is to `id`.
-const REFERENCES: [(&str, &str, &str); 9] = [
+pub(crate) const REFERENCES: [(&str, &str, &str); 9] = [
     ("agent_links", "agent_id", "agents"),
     ("agent_links", "employee_id", "employees"),
     ("link_candidates", "agent_id", "agents"),
@@ -28,7 +28,7 @@ const REFERENCES: [(&str, &str, &str); 9] = [
 /// Dangling rows named per reference in the refusal.
 const SHOWN: usize = 10;
 
-fn constraint(table: &str, column: &str) -> String {
+pub(crate) fn constraint(table: &str, column: &str) -> String {
     format!("fk_{table}_{column}")
 }
 
@@ -45,7 +45,7 @@ fn by_table() -> Vec<(&'static str, Vec<(&'static str, &'static str)>)> {
 }
 
 /// The `FOREIGN KEY` clauses SQLite's rebuilt table gets, as text (also what `down` removes again).
-fn sqlite_clauses(table: &str, refs: &[(&str, &str)]) -> String {
+pub(crate) fn sqlite_clauses(table: &str, refs: &[(&str, &str)]) -> String {
     refs.iter()
         .map(|(column, parent)| {
             format!(
@@ -66,7 +66,7 @@ impl MigrationTrait for Migration {
 
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
-        refuse_dangling(db).await?;
+        refuse_dangling(db, &REFERENCES).await?;
         for (table, refs) in by_table() {
             match db.get_database_backend() {
                 DatabaseBackend::Postgres => {
@@ -84,15 +84,7 @@ impl MigrationTrait for Migration {
                 }
                 _ => {
                     rebuild_sqlite(db, table, |sql| {
-                        let end = sql.rfind(')').ok_or_else(|| {
-                            DbErr::Migration(format!("unexpected definition of {table}: {sql}"))
-                        })?;
-                        Ok(format!(
-                            "{}{}{}",
-                            &sql[..end],
-                            sqlite_clauses(table, &refs),
-                            &sql[end..]
-                        ))
+                        with_clauses(table, sql, &sqlite_clauses(table, &refs))
                     })
                     .await?
                 }
@@ -127,40 +119,42 @@ impl MigrationTrait for Migration {
     }
 }
 
-/// Fails, naming every reference with dangling rows (their ids, up to [`SHOWN`] each), when any exist.
-async fn refuse_dangling(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+/// Fails, naming every reference of `references` with dangling rows (their ids, up to [`SHOWN`] each),
+/// when any exist.
+pub(crate) async fn refuse_dangling(
+    db: &impl ConnectionTrait,
+    references: &[(&str, &str, &str)],
+) -> Result<(), DbErr> {
     let mut found = Vec::new();
-    for (table, refs) in by_table() {
-        for (column, parent) in refs {
-            let sql = format!(
-                "SELECT c.\"{column}\" AS missing, COUNT(*) AS n FROM \"{table}\" c \
-                 LEFT JOIN \"{parent}\" p ON p.\"id\" = c.\"{column}\" \
-                 WHERE c.\"{column}\" IS NOT NULL AND p.\"id\" IS NULL \
-                 GROUP BY c.\"{column}\" ORDER BY c.\"{column}\""
-            );
-            let rows = db
-                .query_all_raw(Statement::from_string(db.get_database_backend(), sql))
-                .await?;
-            if rows.is_empty() {
-                continue;
-            }
-            let mut total = 0i64;
-            let mut ids = Vec::new();
-            for row in &rows {
-                total += row.try_get::<i64>("", "n")?;
-                ids.push(row.try_get::<i64>("", "missing")?.to_string());
-            }
-            let shown: Vec<&str> = ids.iter().take(SHOWN).map(String::as_str).collect();
-            let more = if ids.len() > SHOWN {
-                format!(" and {} more", ids.len() - SHOWN)
-            } else {
-                String::new()
-            };
-            found.push(format!(
-                "{total} rows of {table} whose {column} names no row of {parent} ({parent} ids {}{more})",
-                shown.join(", ")
-            ));
+    for &(table, column, parent) in references {
+        let sql = format!(
+            "SELECT c.\"{column}\" AS missing, COUNT(*) AS n FROM \"{table}\" c \
+             LEFT JOIN \"{parent}\" p ON p.\"id\" = c.\"{column}\" \
+             WHERE c.\"{column}\" IS NOT NULL AND p.\"id\" IS NULL \
+             GROUP BY c.\"{column}\" ORDER BY c.\"{column}\""
+        );
+        let rows = db
+            .query_all_raw(Statement::from_string(db.get_database_backend(), sql))
+            .await?;
+        if rows.is_empty() {
+            continue;
         }
+        let mut total = 0i64;
+        let mut ids = Vec::new();
+        for row in &rows {
+            total += row.try_get::<i64>("", "n")?;
+            ids.push(row.try_get::<i64>("", "missing")?.to_string());
+        }
+        let shown: Vec<&str> = ids.iter().take(SHOWN).map(String::as_str).collect();
+        let more = if ids.len() > SHOWN {
+            format!(" and {} more", ids.len() - SHOWN)
+        } else {
+            String::new()
+        };
+        found.push(format!(
+            "{total} rows of {table} whose {column} names no row of {parent} ({parent} ids {}{more})",
+            shown.join(", ")
+        ));
     }
     if found.is_empty() {
         return Ok(());
@@ -172,9 +166,17 @@ async fn refuse_dangling(db: &impl ConnectionTrait) -> Result<(), DbErr> {
     )))
 }
 
+/// SQLite table definition `sql` of `table` with `clauses` added before its closing parenthesis.
+pub(crate) fn with_clauses(table: &str, sql: &str, clauses: &str) -> Result<String, DbErr> {
+    let end = sql
+        .rfind(')')
+        .ok_or_else(|| DbErr::Migration(format!("unexpected definition of {table}: {sql}")))?;
+    Ok(format!("{}{clauses}{}", &sql[..end], &sql[end..]))
+}
+
 /// Rebuilds SQLite table `table` with the definition `rewrite` makes of its current one, keeping its
 /// rows and indexes.
-async fn rebuild_sqlite(
+pub(crate) async fn rebuild_sqlite(
     db: &impl ConnectionTrait,
     table: &str,
     rewrite: impl FnOnce(&str) -> Result<String, DbErr>,

@@ -211,7 +211,7 @@ on_both_engines!(
     a_dangling_reference_still_fails_a_deferred_load,
     |t: TestDb| async move {
         let txn = store::begin_write(&t.db).await.expect("write transaction");
-        let deferred = bulk::defer_indexes(&*txn, "link_history", bulk::MIN_ROWS)
+        let deferred = bulk::defer_indexes(&*txn, "agent_links", bulk::MIN_ROWS)
             .await
             .expect("defer")
             .expect("an empty table's load is deferred");
@@ -219,8 +219,8 @@ on_both_engines!(
         // keys) or when it is added back (PostgreSQL).
         let inserted = txn
             .execute_unprepared(
-                "INSERT INTO link_history (agent_id, new_status, cause, changed_at) \
-                 VALUES (424242, 'UNMATCHED', 'sync', '2026-12-07T10:00:00Z')",
+                "INSERT INTO agent_links (agent_id, status, updated_at) \
+                 VALUES (424242, 'UNMATCHED', '2026-12-07T10:00:00Z')",
             )
             .await;
         let outcome = match inserted {

@@ -48,10 +48,10 @@ on_both_engines!(
             0,
             "unused indexes dropped"
         );
-        // The latest migrations (unused agent indexes, domains and groups, the alert outbox, the write
-        // version, employees' given names, foreign keys, search text, run error codes, employee
-        // fingerprints, run sources).
-        Migrator::down(&ddl, Some(10)).await.expect("down 10");
+        // The latest migrations (link history without foreign keys, unused agent indexes, domains and
+        // groups, the alert outbox, the write version, employees' given names, foreign keys, search text,
+        // run error codes, employee fingerprints, run sources).
+        Migrator::down(&ddl, Some(11)).await.expect("down 11");
         assert_eq!(t.count("agents").await, 5, "rolling back keeps the rows");
         assert_eq!(
             crate::helpers::scalar(&ddl, index_sql).await,
@@ -150,8 +150,8 @@ on_both_engines!(
             .await
             .expect("a migration connection");
         // Down past the foreign keys (and the given names, the write version, the alert outbox, domains
-        // and groups, the unused agent indexes after them).
-        Migrator::down(&ddl, Some(6)).await.expect("down 6");
+        // and groups, the unused agent indexes and the link history's keys after them).
+        Migrator::down(&ddl, Some(7)).await.expect("down 7");
         ddl.close().await.expect("closed");
         let db = store::connect(&t.url).await.expect("a new pool");
         for (agent, employee) in [(999, 1), (998, 1), (1, 777)] {
@@ -188,5 +188,111 @@ on_both_engines!(
             .await
             .expect("sync");
         assert_eq!(report.outcome, SyncOutcome::Succeeded, "{:?}", report.error);
+    }
+);
+
+/// How many foreign keys `table` has.
+async fn foreign_keys(db: &impl ConnectionTrait, table: &str) -> i64 {
+    let sql = match db.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => format!(
+            "SELECT COUNT(*) FROM pg_constraint WHERE conrelid = '{table}'::regclass AND contype = 'f'"
+        ),
+        _ => format!("SELECT COUNT(*) FROM pragma_foreign_key_list('{table}')"),
+    };
+    crate::helpers::scalar(db, &sql).await
+}
+
+on_both_engines!(
+    the_link_history_declares_its_relations_instead_of_checking_them,
+    |t: TestDb| async move {
+        // Arrange: agents matched to employees, so that the history names both.
+        let parsed = caresoft_bridge::hr::parse_employees(
+            "employee_code,full_name,email\nNV1,An,agent1@acme.vn\nNV2,Bình,agent2@acme.vn\n"
+                .as_bytes(),
+        )
+        .expect("CSV");
+        caresoft_bridge::hr::import_rows(&t.db, parsed.rows, parsed.errors, Default::default())
+            .await
+            .expect("import");
+        let caresoft = StandIn::start().await;
+        caresoft.serve(&agents_json(3)).await;
+        caresoft
+            .syncer(t.db.clone(), "20%")
+            .run(SyncRequest::new(Trigger::Cli))
+            .await
+            .expect("sync");
+        assert_eq!(t.count("link_history").await, 3);
+
+        // The history has no foreign keys; links and candidates keep theirs.
+        assert_eq!(foreign_keys(&t.db, "link_history").await, 0);
+        assert_eq!(foreign_keys(&t.db, "agent_links").await, 2);
+        assert_eq!(foreign_keys(&t.db, "link_candidates").await, 2);
+
+        // Every id the history holds names a row: the relations it declares hold.
+        for (column, parent) in [
+            ("agent_id", "agents"),
+            ("old_employee_id", "employees"),
+            ("new_employee_id", "employees"),
+        ] {
+            let dangling = crate::helpers::scalar(
+                &t.db,
+                &format!(
+                    "SELECT COUNT(*) FROM link_history h LEFT JOIN {parent} p ON p.id = h.{column} \
+                     WHERE h.{column} IS NOT NULL AND p.id IS NULL"
+                ),
+            )
+            .await;
+            assert_eq!(dangling, 0, "{column}");
+        }
+        let named = crate::helpers::scalar(
+            &t.db,
+            "SELECT COUNT(*) FROM link_history WHERE new_employee_id IS NOT NULL",
+        )
+        .await;
+        assert_eq!(named, 2, "two agents matched by email");
+
+        // On PostgreSQL the table's comment declares the three relations for PostGraphile.
+        if t.backend() == sea_orm::DatabaseBackend::Postgres {
+            let comment: String =
+                t.db.query_one_raw(sea_orm::Statement::from_string(
+                    t.backend(),
+                    "SELECT obj_description('link_history'::regclass, 'pg_class') AS c",
+                ))
+                .await
+                .expect("comment query")
+                .expect("a row")
+                .try_get("", "c")
+                .expect("a comment");
+            let tags: Vec<&str> = comment
+                .lines()
+                .filter(|line| line.starts_with('@'))
+                .collect();
+            assert_eq!(
+                tags,
+                [
+                    "@foreignKey (agent_id) references agents (id)",
+                    "@foreignKey (old_employee_id) references employees (id)",
+                    "@foreignKey (new_employee_id) references employees (id)",
+                ],
+                "{comment}"
+            );
+        }
+
+        // One step down brings the keys back, with the rows; up drops them again.
+        let ddl = store::connection::migration_pool(&t.url)
+            .await
+            .expect("a migration connection");
+        Migrator::down(&ddl, Some(1)).await.expect("down 1");
+        assert_eq!(foreign_keys(&ddl, "link_history").await, 3);
+        assert_eq!(
+            crate::helpers::scalar(&ddl, "SELECT COUNT(*) FROM link_history").await,
+            3
+        );
+        Migrator::up(&ddl, None).await.expect("up again");
+        assert_eq!(foreign_keys(&ddl, "link_history").await, 0);
+        assert_eq!(
+            crate::helpers::scalar(&ddl, "SELECT COUNT(*) FROM link_history").await,
+            3
+        );
     }
 );
