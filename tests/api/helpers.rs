@@ -564,6 +564,11 @@ impl ServeProcess {
         process
     }
 
+    /// The process id of the running server.
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("the server is running")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }

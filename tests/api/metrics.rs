@@ -106,6 +106,19 @@ async fn the_metrics_parse_as_prometheus_text_and_count_what_happened() {
     let text = response.text().await.expect("text");
 
     // Assert
+    // Nothing scrapes a server between scrapes: a thread of its own folds the histograms' samples (one
+    // per request) into their buckets, or they would pile up with every request.
+    let threads: Vec<String> = std::fs::read_dir(format!("/proc/{}/task", server.pid()))
+        .expect("the server's threads")
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .map(|name| name.trim().to_string())
+        .collect();
+    assert!(
+        threads
+            .iter()
+            .any(|name| name == caresoft_bridge::metrics::UPKEEP_THREAD),
+        "no metrics upkeep thread among {threads:?}"
+    );
     assert_eq!(
         outcomes,
         [json!("SUCCEEDED"), json!("SUCCEEDED"), json!("DRY_RUN")]
