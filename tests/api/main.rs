@@ -14,6 +14,7 @@ mod hr_source;
 mod http;
 mod metrics;
 mod migrations;
+mod pool;
 mod reconcile;
 mod replicas;
 mod runs;
