@@ -15,10 +15,12 @@ use sea_orm::{
 /// handed out as it is.
 ///
 /// sqlx pings every connection it hands out by default: a round trip to the server before each query,
-/// 8 % of our CPU on an agents page under load (`perf`), besides the database's own part. What the ping guards against is a connection that died while it sat in the pool (a restarted
-/// server, a proxy or firewall that drops idle connections), and those are connections that sat idle; a
-/// failed ping closes the connection and the pool opens another. A connection in use moments ago that has
-/// died since fails its query as it would have failed after a ping.
+/// 8 % of our CPU on an agents page under load (`perf`), besides the database's own part. What the ping
+/// guards against is a connection that died while it sat in the pool (a restarted server, a proxy or
+/// firewall that drops idle connections), and those are connections that sat idle; a failed ping closes
+/// the connection and the pool opens another. The price: when the server restarts under load, each
+/// connection used in the last seconds fails the one query it is given next (at most the pool's size, on
+/// top of the queries the restart cut short), where a ping would have replaced it.
 pub const PING_IF_IDLE_FOR: Duration = Duration::from_secs(5);
 
 /// Opens a pool for `url` with settings that suit each engine.
