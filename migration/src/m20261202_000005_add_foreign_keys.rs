@@ -28,7 +28,7 @@ pub(crate) const REFERENCES: [(&str, &str, &str); 9] = [
 /// Dangling rows named per reference in the refusal.
 const SHOWN: usize = 10;
 
-pub(crate) fn constraint(table: &str, column: &str) -> String {
+fn constraint(table: &str, column: &str) -> String {
     format!("fk_{table}_{column}")
 }
 
@@ -45,7 +45,7 @@ fn by_table() -> Vec<(&'static str, Vec<(&'static str, &'static str)>)> {
 }
 
 /// The `FOREIGN KEY` clauses SQLite's rebuilt table gets, as text (also what `down` removes again).
-pub(crate) fn sqlite_clauses(table: &str, refs: &[(&str, &str)]) -> String {
+fn sqlite_clauses(table: &str, refs: &[(&str, &str)]) -> String {
     refs.iter()
         .map(|(column, parent)| {
             format!(
@@ -65,58 +65,72 @@ impl MigrationTrait for Migration {
     }
 
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        refuse_dangling(db, &REFERENCES).await?;
+        refuse_dangling(manager.get_connection(), &REFERENCES).await?;
         for (table, refs) in by_table() {
-            match db.get_database_backend() {
-                DatabaseBackend::Postgres => {
-                    for (column, parent) in &refs {
-                        manager
-                            .create_foreign_key(
-                                ForeignKey::create()
-                                    .name(constraint(table, column))
-                                    .from(Alias::new(table), Alias::new(*column))
-                                    .to(Alias::new(*parent), Alias::new("id"))
-                                    .to_owned(),
-                            )
-                            .await?;
-                    }
-                }
-                _ => {
-                    rebuild_sqlite(db, table, |sql| {
-                        with_clauses(table, sql, &sqlite_clauses(table, &refs))
-                    })
-                    .await?
-                }
-            }
+            add_keys(manager, table, &refs).await?;
         }
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
         for (table, refs) in by_table() {
-            match db.get_database_backend() {
-                DatabaseBackend::Postgres => {
-                    for (column, _) in &refs {
-                        manager
-                            .drop_foreign_key(
-                                ForeignKey::drop()
-                                    .name(constraint(table, column))
-                                    .table(Alias::new(table))
-                                    .to_owned(),
-                            )
-                            .await?;
-                    }
-                }
-                _ => {
-                    let clauses = sqlite_clauses(table, &refs);
-                    rebuild_sqlite(db, table, |sql| Ok(sql.replace(&clauses, ""))).await?
-                }
-            }
+            drop_keys(manager, table, &refs).await?;
         }
         Ok(())
     }
+}
+
+/// Adds `refs` of `table`, (column, referenced table), as foreign keys to `id`: in place on PostgreSQL,
+/// by rebuilding the table on SQLite.
+pub(crate) async fn add_keys(
+    manager: &SchemaManager<'_>,
+    table: &str,
+    refs: &[(&str, &str)],
+) -> Result<(), DbErr> {
+    let db = manager.get_connection();
+    if db.get_database_backend() != DatabaseBackend::Postgres {
+        return rebuild_sqlite(db, table, |sql| {
+            with_clauses(table, sql, &sqlite_clauses(table, refs))
+        })
+        .await;
+    }
+    for (column, parent) in refs {
+        manager
+            .create_foreign_key(
+                ForeignKey::create()
+                    .name(constraint(table, column))
+                    .from(Alias::new(table), Alias::new(*column))
+                    .to(Alias::new(*parent), Alias::new("id"))
+                    .to_owned(),
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// Drops the foreign keys [`add_keys`] added (one already dropped by hand is no error on PostgreSQL).
+pub(crate) async fn drop_keys(
+    manager: &SchemaManager<'_>,
+    table: &str,
+    refs: &[(&str, &str)],
+) -> Result<(), DbErr> {
+    let db = manager.get_connection();
+    if db.get_database_backend() != DatabaseBackend::Postgres {
+        let clauses = sqlite_clauses(table, refs);
+        return rebuild_sqlite(db, table, |sql| Ok(sql.replace(&clauses, ""))).await;
+    }
+    let drops: Vec<String> = refs
+        .iter()
+        .map(|(column, _)| {
+            format!(
+                "DROP CONSTRAINT IF EXISTS \"{}\"",
+                constraint(table, column)
+            )
+        })
+        .collect();
+    db.execute_unprepared(&format!("ALTER TABLE \"{table}\" {}", drops.join(", ")))
+        .await
+        .map(|_| ())
 }
 
 /// Fails, naming every reference of `references` with dangling rows (their ids, up to [`SHOWN`] each),
@@ -167,7 +181,7 @@ pub(crate) async fn refuse_dangling(
 }
 
 /// SQLite table definition `sql` of `table` with `clauses` added before its closing parenthesis.
-pub(crate) fn with_clauses(table: &str, sql: &str, clauses: &str) -> Result<String, DbErr> {
+fn with_clauses(table: &str, sql: &str, clauses: &str) -> Result<String, DbErr> {
     let end = sql
         .rfind(')')
         .ok_or_else(|| DbErr::Migration(format!("unexpected definition of {table}: {sql}")))?;
@@ -176,7 +190,7 @@ pub(crate) fn with_clauses(table: &str, sql: &str, clauses: &str) -> Result<Stri
 
 /// Rebuilds SQLite table `table` with the definition `rewrite` makes of its current one, keeping its
 /// rows and indexes.
-pub(crate) async fn rebuild_sqlite(
+async fn rebuild_sqlite(
     db: &impl ConnectionTrait,
     table: &str,
     rewrite: impl FnOnce(&str) -> Result<String, DbErr>,

@@ -18,9 +18,7 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DatabaseBackend};
 
-use crate::m20261202_000005_add_foreign_keys::{
-    REFERENCES, constraint, rebuild_sqlite, refuse_dangling, sqlite_clauses, with_clauses,
-};
+use crate::m20261202_000005_add_foreign_keys::{REFERENCES, add_keys, drop_keys, refuse_dangling};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -53,30 +51,14 @@ impl MigrationTrait for Migration {
     }
 
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        drop_keys(manager, TABLE, &references()).await?;
         let db = manager.get_connection();
-        match db.get_database_backend() {
-            DatabaseBackend::Postgres => {
-                let drops: Vec<String> = references()
-                    .iter()
-                    .map(|(column, _)| {
-                        format!(
-                            "DROP CONSTRAINT IF EXISTS \"{}\"",
-                            constraint(TABLE, column)
-                        )
-                    })
-                    .collect();
-                db.execute_unprepared(&format!("ALTER TABLE \"{TABLE}\" {}", drops.join(", ")))
-                    .await?;
-                db.execute_unprepared(&format!(
-                    "COMMENT ON TABLE \"{TABLE}\" IS {}",
-                    quote(COMMENT)
-                ))
-                .await?;
-            }
-            _ => {
-                let clauses = sqlite_clauses(TABLE, &references());
-                rebuild_sqlite(db, TABLE, |sql| Ok(sql.replace(&clauses, ""))).await?;
-            }
+        if db.get_database_backend() == DatabaseBackend::Postgres {
+            db.execute_unprepared(&format!(
+                "COMMENT ON TABLE \"{TABLE}\" IS {}",
+                quote(COMMENT)
+            ))
+            .await?;
         }
         Ok(())
     }
@@ -89,30 +71,11 @@ impl MigrationTrait for Migration {
             .map(|&(column, parent)| (TABLE, column, parent))
             .collect();
         refuse_dangling(db, &checked).await?;
-        match db.get_database_backend() {
-            DatabaseBackend::Postgres => {
-                db.execute_unprepared(&format!("COMMENT ON TABLE \"{TABLE}\" IS NULL"))
-                    .await?;
-                for (column, parent) in &refs {
-                    manager
-                        .create_foreign_key(
-                            ForeignKey::create()
-                                .name(constraint(TABLE, column))
-                                .from(Alias::new(TABLE), Alias::new(*column))
-                                .to(Alias::new(*parent), Alias::new("id"))
-                                .to_owned(),
-                        )
-                        .await?;
-                }
-            }
-            _ => {
-                rebuild_sqlite(db, TABLE, |sql| {
-                    with_clauses(TABLE, sql, &sqlite_clauses(TABLE, &refs))
-                })
-                .await?
-            }
+        if db.get_database_backend() == DatabaseBackend::Postgres {
+            db.execute_unprepared(&format!("COMMENT ON TABLE \"{TABLE}\" IS NULL"))
+                .await?;
         }
-        Ok(())
+        add_keys(manager, TABLE, &refs).await
     }
 }
 
