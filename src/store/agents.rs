@@ -224,6 +224,8 @@ async fn write_rows(
     let chunks = writes
         .rows
         .chunks(rows_per_statement(backend, agent_columns));
+    // Not `bulk::upsert_all`: the rows are borrowed from the plan, and an iterator that clones them
+    // lazily makes the sync's future lose `Send`; each chunk's rows are cloned as it is built instead.
     let upsert = execute_chunks(txn, chunks, |chunk| {
         // into_active_model marks values Unchanged; reset_all makes the upsert send all of them.
         let rows = chunk

@@ -1,5 +1,5 @@
 //! Bulk writes: statements of many rows, each chunk built while the database runs the one before
-//! ([`execute_chunks`], [`insert_all`]); loads into empty tables; and their planning.
+//! ([`execute_chunks`], [`insert_all`], [`upsert_all`]); loads into empty tables; and their planning.
 //!
 //! PostgreSQL's "Populating a Database" and SQLite's advice agree: when a table is filled from empty, build its indexes after the rows are in (one sorted build instead of a tree
 //! insert per row and index) and, on PostgreSQL, add its foreign keys after them too (one set-based check
@@ -26,6 +26,8 @@ use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityName, EntityTrait, Iterable,
     QueryResult, QueryTrait, Statement, StatementBuilder,
 };
+
+use sea_orm::sea_query::OnConflict;
 
 use super::connection::rows_per_statement;
 
@@ -89,6 +91,28 @@ where
     let chunks = owned_chunks(rows, rows_per_statement(db.get_database_backend(), columns));
     execute_chunks(db, chunks, |chunk| {
         A::Entity::insert_many(chunk).into_query()
+    })
+    .await
+}
+
+/// Upserts `rows` in as few statements as the engine's parameter limit allows: a row whose `key` is taken
+/// updates the `update` columns of the row there.
+pub async fn upsert_all<A>(
+    db: &impl ConnectionTrait,
+    rows: impl IntoIterator<Item = A>,
+    key: <A::Entity as EntityTrait>::Column,
+    update: impl IntoIterator<Item = <A::Entity as EntityTrait>::Column>,
+) -> Result<(), DbErr>
+where
+    A: ActiveModelTrait,
+{
+    let columns = <<A::Entity as EntityTrait>::Column as Iterable>::iter().count();
+    let on_conflict = OnConflict::column(key).update_columns(update).to_owned();
+    let chunks = owned_chunks(rows, rows_per_statement(db.get_database_backend(), columns));
+    execute_chunks(db, chunks, |chunk| {
+        A::Entity::insert_many(chunk)
+            .on_conflict(on_conflict.clone())
+            .into_query()
     })
     .await
 }

@@ -6,13 +6,13 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use entity::employee;
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, Condition as Cond, ConnectionTrait, DbErr, EntityTrait, Iterable, PaginatorTrait,
-    QueryFilter, QuerySelect, QueryTrait,
+    QueryFilter, QuerySelect,
 };
 
-use super::bulk::{self, execute_chunks, insert_all, owned_chunks};
+use super::bulk::{self, insert_all, upsert_all};
 use super::connection::rows_per_statement;
 use super::links::seated_employee_ids;
 
@@ -248,24 +248,12 @@ where
     U: Iterator<Item = employee::ActiveModel>,
 {
     let backend = txn.get_database_backend();
-    let columns = employee::Column::iter().count();
     // A first import fills an empty table: its indexes are built once, after the rows.
     let rows = writes.inserts.len();
     bulk::load(txn, employee::Entity, rows, insert_all(txn, writes.inserts)).await?;
-    let update_columns: Vec<employee::Column> = employee::Column::iter()
-        .filter(|c| !matches!(c, employee::Column::Id | employee::Column::CreatedAt))
-        .collect();
-    let chunks = owned_chunks(writes.updates, rows_per_statement(backend, columns));
-    execute_chunks(txn, chunks, |chunk| {
-        employee::Entity::insert_many(chunk)
-            .on_conflict(
-                OnConflict::column(employee::Column::Id)
-                    .update_columns(update_columns.clone())
-                    .to_owned(),
-            )
-            .into_query()
-    })
-    .await?;
+    let update_columns = employee::Column::iter()
+        .filter(|c| !matches!(c, employee::Column::Id | employee::Column::CreatedAt));
+    upsert_all(txn, writes.updates, employee::Column::Id, update_columns).await?;
     for chunk in writes
         .removals
         .chunks(rows_per_statement(backend, 1).saturating_sub(4).max(1))

@@ -12,12 +12,11 @@ use sea_orm::sea_query::{
     SimpleExpr,
 };
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, Iterable, QueryFilter,
-    QueryOrder, QueryTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
 };
 
 use super::agents::is_current;
-use super::bulk::{self, execute_chunks, insert_all, owned_chunks};
+use super::bulk::{self, insert_all, upsert_all};
 use super::connection::rows_per_statement;
 use crate::domain::{MatchMethod, MatchStatus, OverrideKind};
 
@@ -131,24 +130,19 @@ pub async fn write(txn: &impl ConnectionTrait, writes: LinkWrites) -> Result<(),
 
 async fn write_rows(txn: &impl ConnectionTrait, writes: LinkWrites) -> Result<(), DbErr> {
     let backend = txn.get_database_backend();
-    let link_columns = agent_link::Column::iter().count();
     // A first sync fills the empty link tables: their indexes and foreign keys are built after the rows.
     let rows = writes.links.len();
-    let chunks = owned_chunks(writes.links, rows_per_statement(backend, link_columns));
-    let upsert = execute_chunks(txn, chunks, |chunk| {
-        agent_link::Entity::insert_many(chunk)
-            .on_conflict(
-                OnConflict::column(agent_link::Column::AgentId)
-                    .update_columns([
-                        agent_link::Column::Status,
-                        agent_link::Column::Method,
-                        agent_link::Column::EmployeeId,
-                        agent_link::Column::UpdatedAt,
-                    ])
-                    .to_owned(),
-            )
-            .into_query()
-    });
+    let upsert = upsert_all(
+        txn,
+        writes.links,
+        agent_link::Column::AgentId,
+        [
+            agent_link::Column::Status,
+            agent_link::Column::Method,
+            agent_link::Column::EmployeeId,
+            agent_link::Column::UpdatedAt,
+        ],
+    );
     bulk::load(txn, agent_link::Entity, rows, upsert).await?;
     let rows = writes.history.len();
     bulk::load(
